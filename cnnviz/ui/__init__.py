@@ -1,0 +1,11 @@
+"""Streamlit glue shared by every page: page set-up, language, device, errors, image input.
+
+This is the only package in cnnviz that imports streamlit.
+"""
+
+from __future__ import annotations
+
+from cnnviz.ui.base import PAGES, bootstrap, current_language, show_error, t
+from cnnviz.ui.image_input import image_input
+
+__all__ = ["PAGES", "bootstrap", "current_language", "show_error", "t", "image_input"]

@@ -1,0 +1,84 @@
+"""Page set-up every page runs first, language state, and the error display."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+import streamlit as st
+
+from cnnviz.device import device_label, select_device
+from cnnviz.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+
+__all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "show_error", "t"]
+
+LANG_KEY = "lang"  # the language lives here, not in the widget's own key, so it survives navigation
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str  # file under pages/
+    url_path: str  # "" for the home page
+    section: str  # catalog key of the navigation section
+    title: str  # catalog key of the page title
+    summary: str  # catalog key of the one-paragraph summary on the home page
+    icon: str  # an emoji (material icons need the internet)
+
+
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo("pages/home.py", "", "nav.start", "home.title", "home.summary", "🏠"),
+    PageInfo("pages/conv_arithmetic.py", "arithmetic", "nav.convolution", "arith.title", "arith.summary", "🧮"),
+    PageInfo("pages/image_filters.py", "filters", "nav.convolution", "filters.title", "filters.summary", "🖼️"),
+    PageInfo("pages/pooling.py", "pooling", "nav.convolution", "pool.title", "pool.summary", "🔽"),
+    PageInfo("pages/feature_maps.py", "feature-maps", "nav.inside", "fmaps.title", "fmaps.summary", "🔬"),
+    PageInfo("pages/live_training.py", "training", "nav.training", "train.title", "train.summary", "🏋️"),
+)
+
+
+def current_language() -> str:
+    """Return the language code chosen in this session ("en" or "ko")."""
+    return st.session_state.get(LANG_KEY, DEFAULT_LANGUAGE)
+
+
+def t(key: str, /, **values: object) -> str:
+    """Translate ``key`` into the session's language."""
+    return translate(key, current_language(), **values)
+
+
+def bootstrap() -> str:
+    """Set up the page: config, session defaults, sidebar language switch and device.
+
+    Idempotent and safe to run from a page alone (a deep link on a fresh server runs a page
+    without app.py). Returns the language code.
+    """
+    st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = DEFAULT_LANGUAGE
+    codes = list(LANGUAGES)
+    with st.sidebar:
+        st.radio(
+            "Language / 언어",
+            codes,
+            index=codes.index(current_language()),
+            format_func=LANGUAGES.__getitem__,
+            horizontal=True,
+            key="lang_widget",
+            on_change=_store_language,
+        )
+        st.caption(t("ui.device", device=_device_text()))
+    return current_language()
+
+
+def show_error(err: Exception) -> NoReturn:
+    """Show an error message in place of the result and stop the script run."""
+    st.error(str(err), icon="⚠️")
+    st.stop()
+
+
+def _store_language() -> None:
+    st.session_state[LANG_KEY] = st.session_state["lang_widget"]
+
+
+@st.cache_resource
+def _device_text() -> str:
+    return device_label(select_device())

@@ -1,0 +1,46 @@
+"""One image picker for every page: a bundled sample or the user's upload."""
+
+from __future__ import annotations
+
+import streamlit as st
+from PIL import Image
+
+from cnnviz.errors import ImageError
+from cnnviz.images import ALLOWED_EXTENSIONS, list_samples, load_image
+from cnnviz.ui.base import t
+
+__all__ = ["image_input"]
+
+
+def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Image.Image, str]:
+    """Show a sample chooser and an uploader; return the chosen image and its name.
+
+    A broken upload shows a clear message and falls back to the chosen sample, so the page keeps
+    working and nothing the user had is lost.
+    """
+    samples = list_samples()
+    col_sample, col_upload = st.columns(2)
+    with col_sample:
+        name = st.selectbox(t("ui.sample"), list(samples), key=f"{key}_sample")
+    with col_upload:
+        upload = st.file_uploader(
+            t("ui.upload", limit=st.get_option("server.maxUploadSize")),
+            type=sorted(ALLOWED_EXTENSIONS),
+            key=f"{key}_upload",
+        )
+    if upload is not None:
+        try:
+            return _load_cached(upload.getvalue(), mode, max_side), upload.name
+        except ImageError as err:
+            st.error(t("ui.upload_failed", name=upload.name, reason=str(err)), icon="⚠️")
+    return _load_sample(str(samples[name]), mode, max_side), name
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _load_cached(data: bytes, mode: str, max_side: int) -> Image.Image:
+    return load_image(data, mode=mode, max_side=max_side)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _load_sample(path: str, mode: str, max_side: int) -> Image.Image:
+    return load_image(path, mode=mode, max_side=max_side)

@@ -1,0 +1,17 @@
+"""Home: what each page teaches, with links."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnnviz.ui import PAGES, bootstrap, t
+
+bootstrap()
+st.title(t("home.title"))
+st.caption(t("home.caption"))
+st.markdown(t("home.intro"))
+
+for info in PAGES[1:]:
+    with st.container(border=True):
+        st.page_link(info.path, label=t(info.title), icon=info.icon)
+        st.markdown(t(info.summary))
