@@ -1,22 +1,49 @@
 """Load any image a learner brings, safely, as a bounded RGB or grayscale PIL image.
 
-PROVISIONAL: a minimal version so pages run; the image issue replaces it with the robust loader.
+One way in for every page: bytes (an upload), a file-like object or a path. The loader
+- reads only JPEG, PNG, WebP, BMP, GIF and TIFF (no exotic decoders),
+- refuses a file whose header claims more than ``max_pixels`` before decoding a single pixel,
+  and turns Pillow's DecompressionBombWarning into an error,
+- decodes large JPEGs at a reduced scale (``Image.draft``) and downscales the rest with
+  ``reduce`` + resampling, so memory and time stay bounded,
+- turns the photo upright (EXIF orientation), composites transparency on white, scales 16-bit
+  and float pixels into 0..255 instead of clipping them, and takes the first frame of animations.
+Every failure is an ImageError whose message a learner can act on.
 """
 
 from __future__ import annotations
 
 import io
+import struct
+import warnings
+import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnviz.errors import ImageError
 
-__all__ = ["ALLOWED_EXTENSIONS", "SAMPLES_DIR", "list_samples", "load_image"]
+__all__ = [
+    "ALLOWED_EXTENSIONS",
+    "MAX_PIXELS",
+    "SAMPLES_DIR",
+    "check_min_size",
+    "list_samples",
+    "load_image",
+]
 
 ALLOWED_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"})
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
+MAX_PIXELS = 50_000_000  # 50 megapixels: any phone or camera photo; a decoded RGB copy ≤ 150 MB
+MODES = ("RGB", "L")
+
+# Pillow format names we decode (the JPEG opener also returns phone "MPO" JPEGs).
+_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "GIF", "TIFF")
+_FORMAT_LIST = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+# What Pillow's decoders raise on damaged data (ours are ImageError, raised outside these blocks).
+_DECODE_ERRORS = (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error, zlib.error)
 
 
 def list_samples() -> dict[str, Path]:
@@ -25,14 +52,129 @@ def list_samples() -> dict[str, Path]:
     return {p.stem: p for p in paths}
 
 
-def load_image(source: bytes | str | Path | BinaryIO, *, mode: str = "RGB", max_side: int = 1024) -> Image.Image:
-    """Open an image upright, convert it to ``mode`` and cap its long side at ``max_side``."""
-    if isinstance(source, bytes):
-        source = io.BytesIO(source)
-    try:
-        with Image.open(source) as img:
-            img = ImageOps.exif_transpose(img).convert(mode)
-    except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"This file could not be read as an image ({err}).") from err
-    img.thumbnail((max_side, max_side))
+def load_image(
+    source: bytes | str | Path | BinaryIO,
+    *,
+    mode: str = "RGB",
+    max_side: int | None = 1024,
+    max_pixels: int = MAX_PIXELS,
+) -> Image.Image:
+    """Open an image upright, convert it to ``mode`` ("RGB" or "L") and cap its long side at ``max_side``.
+
+    ``source`` is the file's bytes, a binary file-like object (e.g. a Streamlit upload) or a path.
+    ``max_side=None`` keeps the full size. Returns a loaded PIL image detached from the file.
+    Raises ImageError for an empty, unreadable, truncated or oversized file.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be ≥ 1 or None, got {max_side}.")
+    stream = _open_source(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = _decode(stream, max_side=max_side, max_pixels=max_pixels)
+    img = _to_mode(img, mode)
+    if max_side is not None:
+        img.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return img
+
+
+def check_min_size(img: Image.Image, min_side: int, what: str) -> None:
+    """Raise ImageError unless both sides of ``img`` are at least ``min_side`` pixels.
+
+    ``what`` names the operation in the message, e.g. "a 7×7 kernel with padding 0".
+    """
+    width, height = img.size
+    if min(width, height) < min_side:
+        raise ImageError(
+            f"The image is {width}×{height} pixels, but {what} needs at least {min_side}×{min_side}: "
+            f"use a larger image or a smaller kernel / more padding."
+        )
+
+
+def _open_source(source: bytes | str | Path | BinaryIO) -> BinaryIO | Path:
+    """Return a seekable stream or an existing path; refuse empty and missing files."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    elif isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"There is no image file at {path}.")
+        if path.stat().st_size == 0:
+            raise ImageError(f"The file {path.name} is empty (0 bytes): choose another file.")
+        return path
+    else:
+        data = source.read()
+    if not data:
+        raise ImageError("The file is empty (0 bytes): choose another file or upload it again.")
+    return io.BytesIO(data)
+
+
+def _decode(stream: BinaryIO | Path, *, max_side: int | None, max_pixels: int) -> Image.Image:
+    """Check the header's size, then decode the first frame (at a reduced JPEG scale when possible)."""
+    try:
+        img = Image.open(stream, formats=_FORMATS)
+    except UnidentifiedImageError as err:
+        raise ImageError(
+            f"This file is not an image we can read (it may be another kind of file renamed): "
+            f"upload a {_FORMAT_LIST} file."
+        ) from err
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageError(_too_large_message(None, max_pixels)) from err
+    except _DECODE_ERRORS as err:
+        raise ImageError(f"This image file is damaged and could not be read ({err}).") from err
+    with img:
+        width, height = img.size
+        if width < 1 or height < 1 or width * height > max_pixels:
+            raise ImageError(_too_large_message((width, height), max_pixels))
+        try:
+            img.seek(0)  # first frame of an animated GIF / WebP or a multi-page TIFF
+            if max_side is not None and img.format in ("JPEG", "MPO"):
+                img.draft(None, (2 * max_side, 2 * max_side))  # decode at 1/2, 1/4 or 1/8 scale
+            img.load()
+            return ImageOps.exif_transpose(img)  # a new, loaded image: upright as the camera saw it
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise ImageError(_too_large_message((width, height), max_pixels)) from err
+        except _DECODE_ERRORS + (ValueError,) as err:
+            raise ImageError(
+                f"This image file is truncated or damaged and could not be decoded ({err}). "
+                f"If you uploaded it, try again or save it again as PNG or JPEG."
+            ) from err
+
+
+def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> str:
+    what = f"{size[0]}×{size[1]} pixels" if size else "larger than Pillow's safety limit"
+    return (
+        f"This image is too large ({what}); at most {max_pixels / 1e6:.0f} megapixels are allowed. "
+        f"Shrink it below that before uploading."
+    )
+
+
+def _to_mode(img: Image.Image, mode: str) -> Image.Image:
+    """Convert any decoded mode to 8-bit RGB or L: transparency on white, high bit depths rescaled."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        img = _to_8bit(img)
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba).convert("RGB")
+    if img.mode == mode:
+        return img
+    if img.mode not in ("RGB", "L"):
+        img = img.convert("RGB")  # palette, CMYK, YCbCr, 1-bit, ...
+    return img.convert(mode)
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """Rescale a 16-bit, 32-bit integer or float grayscale image into 8 bits without clipping."""
+    values = np.asarray(img, dtype=np.float64)  # (H, W)
+    if img.mode.startswith("I;16"):
+        scaled = values / 257.0  # full 16-bit range 0..65535 → 0..255
+    elif img.mode == "I" and values.min() >= 0 and values.max() <= 65535:
+        scaled = values / 257.0 if values.max() > 255 else values  # 16-bit data stored as 32-bit
+    elif img.mode == "F" and values.min() >= 0 and values.max() <= 1:
+        scaled = values * 255.0  # float images in 0..1
+    else:
+        low, high = float(values.min()), float(values.max())
+        scaled = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.ui import PAGES, bootstrap, t
+from cnnviz.ui import PAGES, bootstrap, page_link, t
 
 bootstrap()
 st.title(t("home.title"))
@@ -13,5 +13,5 @@ st.markdown(t("home.intro"))
 
 for info in PAGES[1:]:
     with st.container(border=True):
-        st.page_link(info.path, label=t(info.title), icon=info.icon)
+        page_link(info)
         st.markdown(t(info.summary))

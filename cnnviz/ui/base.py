@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from cnnviz.device import device_label, select_device
 from cnnviz.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
-__all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "show_error", "t"]
+__all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "page_link", "show_error", "t"]
 
 LANG_KEY = "lang"  # the language lives here, not in the widget's own key, so it survives navigation
 
@@ -18,20 +19,20 @@ LANG_KEY = "lang"  # the language lives here, not in the widget's own key, so it
 @dataclass(frozen=True)
 class PageInfo:
     path: str  # file under pages/
-    url_path: str  # "" for the home page
+    url_path: str  # "" for the home page; else the file's stem, so deep links work before app.py ran
     section: str  # catalog key of the navigation section
-    title: str  # catalog key of the page title
+    title: str  # catalog key of the page title (in the navigation, and the h1 of every page but home)
     summary: str  # catalog key of the one-paragraph summary on the home page
     icon: str  # an emoji (material icons need the internet)
 
 
 PAGES: tuple[PageInfo, ...] = (
-    PageInfo("pages/home.py", "", "nav.start", "home.title", "home.summary", "🏠"),
-    PageInfo("pages/conv_arithmetic.py", "arithmetic", "nav.convolution", "arith.title", "arith.summary", "🧮"),
-    PageInfo("pages/image_filters.py", "filters", "nav.convolution", "filters.title", "filters.summary", "🖼️"),
+    PageInfo("pages/home.py", "", "nav.start", "home.nav", "home.caption", "🏠"),
+    PageInfo("pages/conv_arithmetic.py", "conv_arithmetic", "nav.convolution", "arith.title", "arith.summary", "🧮"),
+    PageInfo("pages/image_filters.py", "image_filters", "nav.convolution", "filters.title", "filters.summary", "🖼️"),
     PageInfo("pages/pooling.py", "pooling", "nav.convolution", "pool.title", "pool.summary", "🔽"),
-    PageInfo("pages/feature_maps.py", "feature-maps", "nav.inside", "fmaps.title", "fmaps.summary", "🔬"),
-    PageInfo("pages/live_training.py", "training", "nav.training", "train.title", "train.summary", "🏋️"),
+    PageInfo("pages/feature_maps.py", "feature_maps", "nav.inside", "fmaps.title", "fmaps.summary", "🔬"),
+    PageInfo("pages/live_training.py", "live_training", "nav.training", "train.title", "train.summary", "🏋️"),
 )
 
 
@@ -67,6 +68,14 @@ def bootstrap() -> str:
         )
         st.caption(t("ui.device", device=_device_text()))
     return current_language()
+
+
+def page_link(info: PageInfo) -> None:
+    """Link to a page; a plain link when the page runs without app.py's navigation (a deep link)."""
+    try:
+        st.page_link(info.path, label=t(info.title), icon=info.icon)
+    except StreamlitPageNotFoundError:
+        st.markdown(f"{info.icon} [{t(info.title)}](/{info.url_path})")
 
 
 def show_error(err: Exception) -> NoReturn:

@@ -1,0 +1,216 @@
+"""Turn feature maps into pictures: diverging and sequential colormaps, montages, colour bars.
+
+Pure NumPy and PIL (no matplotlib). Signed maps (convolution outputs, gradients) use a diverging
+blue-white-red colormap centred on zero with a symmetric scale ±vmax, so that white always means 0;
+non-negative maps (images, ReLU outputs, Grad-CAM) may use the sequential viridis-like colormap.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+__all__ = [
+    "DIVERGING_COLORSCALE",
+    "SEQUENTIAL_COLORSCALE",
+    "colorbar_figure",
+    "diverging_rgb",
+    "montage",
+    "sequential_rgb",
+    "symmetric_vmax",
+    "upscale_nearest",
+]
+
+# ColorBrewer RdBu reversed: strong blue (most negative) → white (0) → strong red (most positive).
+_DIVERGING_ANCHORS = (
+    (5, 48, 97),
+    (33, 102, 172),
+    (67, 147, 195),
+    (146, 197, 222),
+    (209, 229, 240),
+    (247, 247, 247),
+    (253, 219, 199),
+    (244, 165, 130),
+    (214, 96, 77),
+    (178, 24, 43),
+    (103, 0, 31),
+)
+# viridis sampled at 9 evenly spaced points: dark purple (low) → yellow (high).
+_SEQUENTIAL_ANCHORS = (
+    (68, 1, 84),
+    (71, 44, 123),
+    (59, 82, 139),
+    (44, 114, 142),
+    (33, 145, 140),
+    (40, 174, 128),
+    (94, 201, 98),
+    (173, 220, 48),
+    (253, 231, 37),
+)
+
+
+def _lut(anchors: tuple[tuple[int, int, int], ...], size: int = 257) -> np.ndarray:
+    """Interpolate colour anchors linearly into a (size, 3) uint8 table (odd size: 0 hits the middle)."""
+    points = np.asarray(anchors, dtype=np.float64)  # (A, 3)
+    where = np.linspace(0.0, 1.0, len(anchors))
+    t = np.linspace(0.0, 1.0, size)
+    channels = [np.interp(t, where, points[:, c]) for c in range(3)]
+    return np.clip(np.rint(np.stack(channels, axis=1)), 0, 255).astype(np.uint8)
+
+
+def _colorscale(anchors: tuple[tuple[int, int, int], ...]) -> list[list[Any]]:
+    """Plotly colorscale with the same anchors as the lookup table."""
+    last = len(anchors) - 1
+    return [[i / last, f"rgb({r},{g},{b})"] for i, (r, g, b) in enumerate(anchors)]
+
+
+_DIVERGING_LUT = _lut(_DIVERGING_ANCHORS)  # constant tables, not cached data
+_SEQUENTIAL_LUT = _lut(_SEQUENTIAL_ANCHORS)
+DIVERGING_COLORSCALE = _colorscale(_DIVERGING_ANCHORS)  # for px.imshow / go.Heatmap(colorscale=...)
+SEQUENTIAL_COLORSCALE = _colorscale(_SEQUENTIAL_ANCHORS)
+
+
+def _as_array(arr: Any) -> np.ndarray:
+    """Return a float64 NumPy copy of an array or tensor with non-finite values set to 0."""
+    if hasattr(arr, "detach"):  # a torch tensor, possibly requiring grad or on another device
+        arr = arr.detach().cpu().numpy()
+    return np.nan_to_num(np.asarray(arr, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def symmetric_vmax(arr: Any) -> float:
+    """Return max |value| of ``arr`` (finite values only), or 1.0 when the map is all zeros."""
+    values = _as_array(arr)
+    vmax = float(np.abs(values).max()) if values.size else 0.0
+    return vmax if vmax > 0.0 else 1.0
+
+
+def diverging_rgb(arr2d: Any, *, vmax: float | None = None) -> tuple[np.ndarray, float]:
+    """Colour a signed 2-D map blue (negative) – white (zero) – red (positive).
+
+    The scale is symmetric: -vmax maps to the strongest blue, +vmax to the strongest red, values
+    beyond are clipped. ``vmax`` defaults to max |value| (1.0 for an all-zero map).
+    Returns ``(rgb, vmax)`` with rgb a (H, W, 3) uint8 array.
+    Raises ValueError for an array that is not 2-D or a vmax that is not positive.
+    """
+    values = _as_array(arr2d)
+    if values.ndim != 2:
+        raise ValueError(f"diverging_rgb needs a 2-D map (H, W), got shape {values.shape}.")
+    vmax = symmetric_vmax(values) if vmax is None else float(vmax)
+    if not vmax > 0.0 or not math.isfinite(vmax):
+        raise ValueError(f"vmax must be a positive number, got {vmax}.")
+    unit = np.clip((values / vmax + 1.0) / 2.0, 0.0, 1.0)  # -vmax → 0, 0 → 0.5, +vmax → 1
+    index = np.rint(unit * (len(_DIVERGING_LUT) - 1)).astype(np.intp)
+    return _DIVERGING_LUT[index], vmax
+
+
+def sequential_rgb(arr2d: Any, *, vmin: float | None = None, vmax: float | None = None) -> np.ndarray:
+    """Colour a 2-D map dark purple (vmin) → yellow (vmax), viridis-like.
+
+    ``vmin``/``vmax`` default to the map's minimum and maximum; a constant map comes out uniform.
+    Returns a (H, W, 3) uint8 array. Raises ValueError for an array that is not 2-D.
+    """
+    values = _as_array(arr2d)
+    if values.ndim != 2:
+        raise ValueError(f"sequential_rgb needs a 2-D map (H, W), got shape {values.shape}.")
+    if values.size == 0:
+        return np.zeros((*values.shape, 3), np.uint8)
+    low = float(values.min()) if vmin is None else float(vmin)
+    high = float(values.max()) if vmax is None else float(vmax)
+    span = high - low
+    unit = np.clip((values - low) / span, 0.0, 1.0) if span > 0 else np.zeros_like(values)
+    index = np.rint(unit * (len(_SEQUENTIAL_LUT) - 1)).astype(np.intp)
+    return _SEQUENTIAL_LUT[index]
+
+
+def upscale_nearest(img: Image.Image | np.ndarray, factor: int) -> Image.Image:
+    """Enlarge an image by an integer ``factor`` with nearest-neighbour (pixels stay crisp squares)."""
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    factor = int(factor)
+    if factor < 1:
+        raise ValueError(f"upscale factor must be an integer ≥ 1, got {factor}.")
+    if factor == 1:
+        return img
+    return img.resize((img.width * factor, img.height * factor), Image.Resampling.NEAREST)
+
+
+def montage(
+    maps: Any,
+    *,
+    cols: int | None = None,
+    pad: int = 1,
+    scale: int = 1,
+    signed: bool = True,
+    vmax: float | None = None,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> Image.Image:
+    """Tile all maps of a layer into one RGB image with one shared colour scale.
+
+    maps: (C, H, W) array or tensor (a (H, W) map counts as C = 1). ``signed`` uses the diverging
+    colormap with ±vmax (default: max |value| over all maps), otherwise the sequential colormap
+    from the global min to ``vmax`` (default: global max). Tiles are ``scale``× enlarged and
+    separated by ``pad`` pixels of ``background``; ``cols`` defaults to ceil(sqrt(C)).
+    Raises ValueError for a wrong shape or non-positive cols/scale.
+    """
+    values = _as_array(maps)
+    if values.ndim == 2:
+        values = values[None]
+    if values.ndim != 3 or 0 in values.shape:
+        raise ValueError(f"montage needs maps shaped (C, H, W) with C, H, W ≥ 1, got shape {values.shape}.")
+    count, height, width = values.shape
+    cols = math.ceil(math.sqrt(count)) if cols is None else min(int(cols), count)
+    if cols < 1 or scale < 1 or pad < 0:
+        raise ValueError(f"montage needs cols ≥ 1, scale ≥ 1 and pad ≥ 0, got cols={cols}, scale={scale}, pad={pad}.")
+    rows = math.ceil(count / cols)
+    if signed:
+        shared = symmetric_vmax(values) if vmax is None else vmax
+        tiles = [diverging_rgb(m, vmax=shared)[0] for m in values]
+    else:
+        low = float(values.min())
+        high = float(values.max()) if vmax is None else float(vmax)
+        tiles = [sequential_rgb(m, vmin=low, vmax=high) for m in values]
+    tile_h, tile_w = height * scale, width * scale
+    canvas = np.empty((rows * tile_h + (rows - 1) * pad, cols * tile_w + (cols - 1) * pad, 3), np.uint8)
+    canvas[:] = background
+    for i, tile in enumerate(tiles):
+        top, left = (i // cols) * (tile_h + pad), (i % cols) * (tile_w + pad)
+        canvas[top : top + tile_h, left : left + tile_w] = np.repeat(np.repeat(tile, scale, 0), scale, 1)
+    return Image.fromarray(canvas)
+
+
+def colorbar_figure(
+    vmin: float, vmax: float, *, signed: bool | None = None, title: str = "", height: int = 90
+) -> go.Figure:
+    """Return a small horizontal plotly colour bar from ``vmin`` to ``vmax``.
+
+    ``signed`` (default: vmin < 0) picks the diverging colormap; pass ``-v, v`` for a map drawn
+    with ``diverging_rgb(..., vmax=v)`` and the map's min/max for ``sequential_rgb``.
+    """
+    vmin, vmax = float(vmin), float(vmax)
+    if not vmax > vmin:
+        vmin, vmax = vmin - 0.5, vmin + 0.5  # a constant map: still a readable bar
+    signed = vmin < 0 if signed is None else signed
+    ticks = np.linspace(vmin, vmax, 256)
+    fig = go.Figure(
+        go.Heatmap(
+            z=[ticks],
+            x=ticks,
+            colorscale=DIVERGING_COLORSCALE if signed else SEQUENTIAL_COLORSCALE,
+            zmin=vmin,
+            zmax=vmax,
+            showscale=False,
+            hoverinfo="x",
+        )
+    )
+    fig.update_yaxes(visible=False, fixedrange=True)
+    fig.update_xaxes(fixedrange=True, nticks=7)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30 if title else 5, b=25),
+        title=dict(text=title, font=dict(size=13)) if title else None,
+    )
+    return fig

@@ -1,0 +1,23 @@
+"""Shared fixtures: seeding, and the project root on sys.path for AppTest page runs."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything() -> None:
+    """Seed Python, NumPy and torch before every test so results are repeatable."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)

@@ -1,0 +1,151 @@
+"""Every page in a real headless Chromium against `streamlit run app.py`: no exception, no app console error.
+
+With CI=true these tests must run: a missing Chromium or Playwright is a failure, not a skip.
+Screenshots land in artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cnnviz.ui.base import PAGES
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    chromium_available,
+    exceptions_on,
+    full_screenshot,
+    streamlit_server,
+    wait_settled,
+    watch_console,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - only without the dev requirements
+    sync_playwright = None
+
+if not (chromium_available() and sync_playwright):
+    if IN_CI:
+        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
+    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def context():
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        ctx.set_default_timeout(90_000)
+        yield ctx
+        ctx.close()
+
+
+def _open(context, url: str):
+    page = context.new_page()
+    console = watch_console(page)
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_settled(page)
+    return page, console
+
+
+def _name(info) -> str:
+    return info.url_path or "home"
+
+
+def test_deep_link_on_a_fresh_server_runs_the_page(server: str, context) -> None:
+    """Runs first: on a fresh server a deep link runs the page without app.py (legacy pages mode)."""
+    page, console = _open(context, f"{server}/conv_arithmetic")
+    assert page.locator("h1").first.inner_text().startswith("Convolution arithmetic")
+    assert exceptions_on(page) == []
+    assert page.locator("h1").count() >= 1
+    assert console.app_errors() == []
+    page.close()
+
+
+@pytest.mark.parametrize("info", PAGES, ids=_name)
+def test_page_opens_without_error(server: str, context, info) -> None:
+    page, console = _open(context, f"{server}/{info.url_path}")
+    full_screenshot(page, SHOTS / f"{_name(info)}.png")
+    assert exceptions_on(page) == []
+    assert page.locator("h1").count() >= 1
+    assert console.app_errors() == []
+    page.close()
+
+
+def test_korean_switch_in_the_browser(server: str, context) -> None:
+    page, console = _open(context, server)
+    page.get_by_text("한국어").click()
+    wait_settled(page)
+    page.wait_for_selector("text=학습된 CNN 들여다보기")
+    full_screenshot(page, SHOTS / "home-ko.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+def _photo(tmp: Path) -> Path:
+    """A real bundled photo re-encoded as JPEG, as a user's camera would give it."""
+    from cnnviz.images import list_samples
+
+    sample = next(iter(list_samples().values()))
+    path = tmp / "my_photo.jpg"
+    with Image.open(sample) as img:
+        img.convert("RGB").save(path, "JPEG", quality=90)
+    return path
+
+
+UPLOAD_PAGES = ["image_filters", "pooling", "feature_maps"]
+
+
+@pytest.mark.parametrize("url_path", UPLOAD_PAGES)
+def test_upload_a_photo_and_a_wrong_file(server: str, context, url_path: str, tmp_path: Path) -> None:
+    page, console = _open(context, f"{server}/{url_path}")
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    uploader.set_input_files(str(_photo(tmp_path)))
+    page.wait_for_selector("text=my_photo.jpg")
+    wait_settled(page)
+    full_screenshot(page, SHOTS / f"{url_path}-upload.png")
+    assert exceptions_on(page) == []
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+
+    fake = tmp_path / "not_an_image.png"
+    fake.write_bytes(b"this is a text file, not a picture\n" * 10)
+    uploader.set_input_files(str(fake))
+    page.wait_for_selector("text=not_an_image.png")
+    wait_settled(page)
+    full_screenshot(page, SHOTS / f"{url_path}-wrong-file.png")
+    assert exceptions_on(page) == []
+    assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
+    assert console.app_errors() == []
+    page.close()
+
+
+def test_sample_photo_bytes_are_an_image() -> None:
+    """Guard for the upload test's input: the bundled sample decodes."""
+    from cnnviz.images import list_samples
+
+    data = next(iter(list_samples().values())).read_bytes()
+    assert Image.open(io.BytesIO(data)).size[0] > 0

@@ -1,0 +1,113 @@
+"""Colormaps, montages and colour bars: centred, symmetric, shared scale, safe on degenerate maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+from PIL import Image
+
+from cnnviz.render import (
+    DIVERGING_COLORSCALE,
+    colorbar_figure,
+    diverging_rgb,
+    montage,
+    sequential_rgb,
+    symmetric_vmax,
+    upscale_nearest,
+)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def test_diverging_is_centred_on_zero_and_symmetric() -> None:
+    arr = np.array([[-2.0, 0.0, 2.0], [-1.0, 1.0, 0.0]])
+    rgb, vmax = diverging_rgb(arr)
+    assert rgb.shape == (2, 3, 3) and rgb.dtype == np.uint8
+    assert vmax == 2.0
+    assert tuple(rgb[0, 1]) == (247, 247, 247)  # zero is white
+    assert rgb[0, 0, 2] > rgb[0, 0, 0]  # negative is blue
+    assert rgb[0, 2, 0] > rgb[0, 2, 2]  # positive is red
+    # Symmetry: +v and -v are equally far from white (mirror colours of the RdBu table).
+    assert tuple(rgb[0, 0]) == (5, 48, 97) and tuple(rgb[0, 2]) == (103, 0, 31)
+
+
+def test_diverging_explicit_vmax_clips_and_zero_map_is_safe() -> None:
+    rgb, vmax = diverging_rgb(np.array([[10.0, -10.0]]), vmax=1.0)
+    assert vmax == 1.0
+    assert tuple(rgb[0, 0]) == (103, 0, 31) and tuple(rgb[0, 1]) == (5, 48, 97)
+    rgb, vmax = diverging_rgb(np.zeros((4, 4)))
+    assert vmax == 1.0 and (rgb == 247).all()
+    rgb, _ = diverging_rgb(np.array([[np.nan, np.inf]]))  # non-finite values do not crash
+    assert rgb.shape == (1, 2, 3)
+
+
+def test_diverging_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="2-D"):
+        diverging_rgb(np.zeros((2, 2, 2)))
+    with pytest.raises(ValueError, match="vmax"):
+        diverging_rgb(np.ones((2, 2)), vmax=0.0)
+
+
+def test_diverging_accepts_tensors_requiring_grad() -> None:
+    tensor = torch.ones(3, 3, requires_grad=True) * 2
+    rgb, vmax = diverging_rgb(tensor)
+    assert rgb.shape == (3, 3, 3) and vmax == 2.0
+
+
+def test_sequential_spans_min_to_max_and_constant_map_is_safe(rng: np.random.Generator) -> None:
+    arr = rng.normal(size=(5, 6))
+    rgb = sequential_rgb(arr)
+    low, high = np.unravel_index(arr.argmin(), arr.shape), np.unravel_index(arr.argmax(), arr.shape)
+    assert tuple(rgb[low]) == (68, 1, 84) and tuple(rgb[high]) == (253, 231, 37)
+    constant = sequential_rgb(np.full((3, 3), 7.0))
+    assert (constant == constant[0, 0]).all()
+    assert tuple(sequential_rgb(np.array([[0.5]]), vmin=0, vmax=1)[0, 0]) != (68, 1, 84)
+
+
+def test_montage_layout_and_shared_scale(rng: np.random.Generator) -> None:
+    maps = rng.normal(size=(5, 4, 3))
+    maps[2] *= 10  # one strong map sets the shared scale
+    img = montage(maps, pad=1, scale=2)
+    assert isinstance(img, Image.Image) and img.mode == "RGB"
+    # 5 maps → 3 columns, 2 rows; tiles 8×6 after scale 2, 1 px gaps.
+    assert img.size == (3 * 6 + 2, 2 * 8 + 1)
+    shared = symmetric_vmax(maps)
+    first = np.asarray(img)[0:8:2, 0:6:2]
+    np.testing.assert_array_equal(first, diverging_rgb(maps[0], vmax=shared)[0])
+    assert (np.asarray(img)[:, 6] == 255).all()  # the gap column is background
+
+
+def test_montage_unsigned_cols_and_bad_shapes(rng: np.random.Generator) -> None:
+    maps = np.abs(rng.normal(size=(4, 2, 2)))
+    img = montage(maps, cols=4, pad=0, signed=False)
+    assert img.size == (8, 2)
+    assert montage(np.ones((3, 3))).size == (3, 3)  # one 2-D map
+    with pytest.raises(ValueError, match="C, H, W"):
+        montage(np.ones((2, 2, 2, 2)))
+    with pytest.raises(ValueError, match="scale"):
+        montage(maps, scale=0)
+
+
+def test_upscale_nearest_keeps_pixels_crisp() -> None:
+    arr = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)
+    big = upscale_nearest(arr, 3)
+    assert big.size == (6, 3)
+    np.testing.assert_array_equal(np.asarray(big)[:, :3], 0)
+    np.testing.assert_array_equal(np.asarray(big)[:, 3:], 255)
+    with pytest.raises(ValueError, match="factor"):
+        upscale_nearest(arr, 0)
+
+
+def test_colorbar_figure() -> None:
+    fig = colorbar_figure(-3.0, 3.0, title="scale")
+    assert isinstance(fig, go.Figure)
+    heat = fig.data[0]
+    assert heat.zmin == -3.0 and heat.zmax == 3.0
+    assert [list(c) for c in heat.colorscale][0][1] == DIVERGING_COLORSCALE[0][1]
+    flat = colorbar_figure(2.0, 2.0, signed=False)  # constant map: still a valid bar
+    assert flat.data[0].zmax > flat.data[0].zmin
