@@ -29,6 +29,9 @@ __all__ = [
     "filter_rgb",
     "filter_tiles",
     "grad_cam",
+    "input_image",
+    "source_conv",
+    "spatial_activations",
     "grad_cam_all",
     "layer_names",
     "ReceptiveField",
@@ -132,6 +135,25 @@ def run_with_activations(model: nn.Module, x: Tensor) -> tuple[Tensor, dict[str,
     return logits.detach(), dict(acts)
 
 
+def input_image(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """Undo the normalisation of one model input: (1, C, H, W) → (H, W, 3) uint8, what the model sees.
+
+    A one-channel input comes back as grey RGB.
+    """
+    _check_single(x)
+    channels = x.shape[1]
+    m = torch.tensor(mean, dtype=x.dtype).view(1, channels, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(1, channels, 1, 1)
+    arr = (x.detach().cpu() * s + m).clamp(0, 1)[0].permute(1, 2, 0).numpy()  # (H, W, C)
+    arr = np.repeat(arr, 3, axis=2) if channels == 1 else arr
+    return np.rint(arr * 255).astype(np.uint8)
+
+
+def spatial_activations(acts: dict[str, Tensor]) -> dict[str, np.ndarray]:
+    """Keep the layers whose output is a stack of maps; return name → (C, H, W) float32 of image 0."""
+    return {name: a[0].float().cpu().numpy() for name, a in acts.items() if a.dim() == 4}
+
+
 # --------------------------------------------------------------------------- filters and predictions
 
 
@@ -142,6 +164,22 @@ def conv_filters(model: nn.Module) -> dict[str, np.ndarray]:
         for name, module in model.named_modules()
         if isinstance(module, nn.Conv2d)
     }
+
+
+def source_conv(model: nn.Module, layer: str) -> str | None:
+    """Return the conv layer whose filters made ``layer``'s maps: itself, or the last conv defined before it.
+
+    ReLU, batch norm and pooling keep the channels of the conv before them. Returns None when no
+    conv comes before ``layer``. Raises ValueError for an unknown layer.
+    """
+    _resolve_layers(model, layer)
+    convs = set(conv_layer_names(model))
+    names = [name for name, _ in model.named_modules() if name]
+    found = None
+    for name in names[: names.index(layer) + 1]:
+        if name in convs:
+            found = name
+    return found
 
 
 def filter_rgb(weight: np.ndarray) -> np.ndarray:

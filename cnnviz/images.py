@@ -30,6 +30,7 @@ __all__ = [
     "MAX_PIXELS",
     "SAMPLES_DIR",
     "check_min_size",
+    "image_to_chw",
     "list_samples",
     "load_image",
 ]
@@ -90,6 +91,12 @@ def check_min_size(img: Image.Image, min_side: int, what: str) -> None:
             f"The image is {width}×{height} pixels, but {what} needs at least {min_side}×{min_side}: "
             f"use a larger image or a smaller kernel / more padding."
         )
+
+
+def image_to_chw(img: Image.Image) -> np.ndarray:
+    """Return a PIL image as a float32 array (C, H, W) in [0, 1], as torchvision's ToTensor does."""
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    return arr[None] if arr.ndim == 2 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def _open_source(source: bytes | str | Path | BinaryIO) -> BinaryIO | Path:

@@ -11,6 +11,7 @@ import io
 import json
 import pickle
 import zipfile
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -150,7 +151,10 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(out_channels)
         if stride != 1 or in_channels != out_channels:
             self.shortcut: nn.Module = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+                OrderedDict(
+                    conv=nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                    bn=nn.BatchNorm2d(out_channels),
+                )
             )
         else:
             self.shortcut = nn.Identity()

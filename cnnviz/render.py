@@ -8,6 +8,7 @@ non-negative maps (images, ReLU outputs, Grad-CAM) may use the sequential viridi
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "colorbar_figure",
     "diverging_rgb",
     "montage",
+    "number_grid_figure",
     "sequential_rgb",
     "symmetric_vmax",
     "upscale_nearest",
@@ -212,5 +214,58 @@ def colorbar_figure(
         height=height,
         margin=dict(l=10, r=10, t=30 if title else 5, b=25),
         title=dict(text=title, font=dict(size=13)) if title else None,
+    )
+    return fig
+
+
+def number_grid_figure(
+    values: Any,
+    *,
+    marks: Sequence[tuple[int, int]] = (),
+    box: tuple[range, range] | None = None,
+    title: str = "",
+    fmt: str = ".0f",
+    cell_px: int = 34,
+) -> go.Figure:
+    """Draw a small 2-D grid with its numbers written in the cells (row 0 at the top).
+
+    ``marks`` outlines single cells (e.g. the winners of max pooling) in red; ``box`` (rows, cols)
+    outlines a window in black. Colours are sequential from the grid's min to max.
+    """
+    grid = _as_array(values)
+    if grid.ndim != 2:
+        raise ValueError(f"number_grid_figure needs a 2-D grid (H, W), got shape {grid.shape}.")
+    height, width = grid.shape
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid,
+            text=[[format(v, fmt) for v in row] for row in grid],
+            texttemplate="%{text}",
+            colorscale=SEQUENTIAL_COLORSCALE,
+            showscale=False,
+            hoverinfo="skip",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    for r, c in marks:
+        fig.add_shape(type="rect", x0=c - 0.5, x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, line=dict(color="red", width=3))
+    if box is not None and len(box[0]) and len(box[1]):
+        rows, cols = box
+        fig.add_shape(
+            type="rect",
+            x0=cols.start - 0.5,
+            x1=cols.stop - 0.5,
+            y0=rows.start - 0.5,
+            y1=rows.stop - 0.5,
+            line=dict(color="black", width=3, dash="dot"),
+        )
+    fig.update_yaxes(autorange="reversed", showticklabels=True, dtick=1, fixedrange=True, scaleanchor="x")
+    fig.update_xaxes(side="top", dtick=1, fixedrange=True)
+    fig.update_layout(
+        width=None,
+        height=max(140, cell_px * height + 70),
+        margin=dict(l=30, r=10, t=60 if title else 30, b=10),
+        title=dict(text=title, font=dict(size=13), y=0.98) if title else None,
     )
     return fig

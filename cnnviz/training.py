@@ -40,6 +40,7 @@ __all__ = [
     "OptimizerName",
     "Precision",
     "RunStatus",
+    "Schedule",
     "StepStats",
     "TrainConfig",
     "TrainedModel",
@@ -76,6 +77,12 @@ class Precision(StrEnum):
     MIXED = "mixed"  # fp16 autocast + GradScaler on CUDA, bf16 autocast elsewhere
 
 
+class Schedule(StrEnum):
+    CONSTANT = "constant"  # the same learning rate throughout
+    COSINE = "cosine"  # cosine decay from learning_rate to 0 over the run
+    ONE_CYCLE = "one_cycle"  # warm up to learning_rate over the first 30 %, then anneal (fast to train)
+
+
 class RunStatus(StrEnum):
     FINISHED = "finished"
     EARLY_STOPPED = "early_stopped"
@@ -105,6 +112,7 @@ class TrainConfig:
     epochs: int = 6  # passes over the training images
     learning_rate: float = 1e-3  # step size of the optimizer
     optimizer: OptimizerName = OptimizerName.ADAM  # update rule
+    schedule: Schedule = Schedule.CONSTANT  # how the learning rate changes during the run
     momentum: float = 0.9  # Momentum and Nesterov only
     betas: tuple[float, float] = (0.9, 0.999)  # Adam and AdamW: decay of the first and second moments
     rms_alpha: float = 0.99  # RMSprop: decay of the squared-gradient average
@@ -122,7 +130,8 @@ class TrainConfig:
     sync_every: int = 10  # steps between reads of loss/accuracy back to the host (live charts)
 
     def __post_init__(self) -> None:
-        for name, enum in (("optimizer", OptimizerName), ("init", InitName), ("precision", Precision)):
+        enums = (("optimizer", OptimizerName), ("schedule", Schedule), ("init", InitName), ("precision", Precision))
+        for name, enum in enums:
             value = getattr(self, name)
             if not isinstance(value, enum):
                 try:
@@ -476,6 +485,7 @@ class Trainer:
         per_epoch = n // self.config.batch_size + int(n % self.config.batch_size >= 2)
         self.steps_per_epoch = max(per_epoch, 1)
         self.total_steps = self.steps_per_epoch * self.config.epochs
+        self._scheduler = _make_scheduler(self.config, self._optimizer, self.total_steps)
         self.history.class_names = tuple(d.class_names)
         self._prepared = True
 
@@ -614,6 +624,8 @@ class Trainer:
             loss.backward()
             norm = _grad_norm(opt) if sync else None
             opt.step()
+        if self._scheduler is not None:
+            self._scheduler.step()
         correct = (logits.detach().argmax(1) == y).sum()
         return loss.detach(), correct, norm
 
@@ -805,6 +817,18 @@ def _make_optimizer(c: TrainConfig, params: list[nn.Parameter]) -> torch.optim.O
         return torch.optim.RMSprop(params, lr=lr, alpha=c.rms_alpha, eps=c.eps, weight_decay=wd)
     cls = torch.optim.Adam if c.optimizer is o.ADAM else torch.optim.AdamW
     return cls(params, lr=lr, betas=c.betas, eps=c.eps, weight_decay=wd)
+
+
+def _make_scheduler(c: TrainConfig, opt: torch.optim.Optimizer, total_steps: int) -> Any:
+    if c.schedule is Schedule.COSINE:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+    if c.schedule is Schedule.ONE_CYCLE:
+        cycle_momentum = c.optimizer in (OptimizerName.MOMENTUM, OptimizerName.NESTEROV, OptimizerName.ADAM,
+                                         OptimizerName.ADAMW)  # fmt: skip
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=c.learning_rate, total_steps=total_steps + 1, cycle_momentum=cycle_momentum
+        )
+    return None
 
 
 def _precision(precision: Precision, device: torch.device) -> tuple[Callable[[], Any], Any]:

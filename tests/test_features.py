@@ -424,3 +424,28 @@ def test_top_activating_images_brute_force(model: Tiny) -> None:
     with pytest.raises(ValueError, match="channels 0…5"):
         top_activating_images(model, "block2.relu1", 6, images, k=5)
     assert _hook_count(model) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "layer"),
+    [
+        ("tinyvgg", "block2.pool"),
+        ("tinyvgg", "block1.relu2"),
+        ("lenet5", "block2.conv1"),
+        ("smallresnet", "block2.relu2"),
+        ("smallresnet", "block3.conv2"),
+    ],
+)
+def test_receptive_field_of_registry_models_equals_the_gradient_region(name: str, layer: str) -> None:
+    from cnnviz.models import build, get_spec
+
+    spec = get_spec(name)
+    model = build(name).eval()
+    shape = (spec.in_channels, spec.image_size, spec.image_size)
+    lin = _linearised(model)
+    with capture_activations(model, layer) as acts, torch.no_grad():
+        model(torch.zeros(1, *shape))
+    height, width = acts[layer].shape[-2:]
+    for row, col in _units(height, width):
+        box = receptive_field(model, layer, row, col, input_shape=shape).box
+        assert _gradient_box(lin, layer, row, col, shape) == (box.top, box.left, box.bottom, box.right)

@@ -1,0 +1,225 @@
+"""Read a user's zip of images, one folder per class, safely into a train/validation split.
+
+Nothing is written to disk: members are read into memory after the whole archive passed the
+checks. The archive is refused (DataError) when a member has an absolute path or one that escapes
+the folder (zip slip), is a symbolic link, is encrypted, or when the number of files, the total
+uncompressed size or a member's compression ratio (zip bomb) is above the limits. Files that are
+not images are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from dataclasses import dataclass, fields
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from cnnviz.errors import DataError, ImageError
+from cnnviz.images import ALLOWED_EXTENSIONS, load_image
+
+__all__ = ["ArchiveData", "ArchiveLimits", "load_image_folders"]
+
+IGNORED_PARTS = ("__MACOSX",)  # folders that archivers add and nobody means as a class
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    max_files: int = 5000  # members in the archive, folders included
+    max_total_bytes: int = 200 * 1024 * 1024  # sum of uncompressed sizes
+    max_file_bytes: int = 20 * 1024 * 1024  # one uncompressed member
+    max_ratio: float = 100.0  # uncompressed / compressed size of one member (images hardly compress)
+    min_per_class: int = 2  # images a class needs (one for training, one for validation)
+
+
+@dataclass(frozen=True)
+class ArchiveData:
+    split: Any  # cnnviz.datasets.DataSplit
+    skipped: int  # files that were not images or could not be decoded
+    skipped_names: tuple[str, ...]  # the first few of them, for the message
+    counts: tuple[int, ...]  # images per class, in class order
+
+
+def load_image_folders(
+    source: bytes | str | Path | BinaryIO,
+    *,
+    image_size: int = 64,
+    mode: str = "RGB",
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    name: str = "my images",
+    limits: ArchiveLimits = ArchiveLimits(),
+) -> ArchiveData:
+    """Read a zip of class folders into a DataSplit of ``image_size``² images in [0, 1].
+
+    Images are centre-cropped to a square and resized; ``mode`` is "RGB" (3 channels) or "L" (1).
+    Each class is split into train/validation with ``val_fraction`` (at least one image each).
+    Raises DataError for an unsafe or unusable archive, with what to change.
+    """
+    if mode not in ("RGB", "L"):
+        raise DataError(f"mode {mode!r} is not supported: use 'RGB' or 'L'.")
+    if not 0.0 < val_fraction < 1.0:
+        raise DataError(f"validation fraction {val_fraction} must be between 0 and 1, e.g. 0.2.")
+    files, skipped = _read_members(source, limits)
+    by_class = _group_by_class(files)
+    images: dict[str, list[torch.Tensor]] = {}
+    for cls, members in sorted(by_class.items()):
+        for member, data in members:
+            try:
+                images.setdefault(cls, []).append(_to_tensor(data, image_size, mode))
+            except ImageError:
+                skipped.append(member)
+    return ArchiveData(_split(images, val_fraction, seed, name, limits), len(skipped), tuple(skipped[:10]),
+                       tuple(len(v) for _, v in sorted(images.items())))  # fmt: skip
+
+
+def _read_members(source: bytes | str | Path | BinaryIO, limits: ArchiveLimits) -> tuple[list, list[str]]:
+    """Check every member first, then read the image files; return [(path, bytes)] and skipped names."""
+    stream = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise DataError(f"This file is not a readable zip archive ({err}): upload a .zip of class folders.") from err
+    with archive:
+        infos = archive.infolist()
+        _check_members(infos, limits)
+        files, skipped = [], []
+        for info in infos:
+            if info.is_dir() or _ignored(info.filename):
+                continue
+            if PurePosixPath(info.filename).suffix.lower().lstrip(".") not in ALLOWED_EXTENSIONS:
+                skipped.append(info.filename)
+                continue
+            files.append((info.filename, _read_capped(archive, info, limits)))
+    return files, skipped
+
+
+def _check_members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    """Refuse the archive if any member is unsafe or the whole is too big (before reading anything)."""
+    if len(infos) > limits.max_files:
+        raise DataError(
+            f"The zip has {len(infos)} entries; at most {limits.max_files} are allowed: use fewer images per class."
+        )
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        raise DataError(
+            f"The zip unpacks to {total / 2**20:.0f} MB; at most {limits.max_total_bytes / 2**20:.0f} MB are allowed: "
+            "use fewer or smaller images."
+        )
+    for info in infos:
+        _check_path(info.filename)
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise DataError(f"The zip contains a symbolic link ({info.filename!r}); links are refused: zip real files.")
+        if info.flag_bits & 0x1:
+            raise DataError(f"{info.filename!r} is encrypted: upload a zip without a password.")
+        if info.file_size > limits.max_file_bytes:
+            raise DataError(
+                f"{info.filename!r} unpacks to {info.file_size / 2**20:.1f} MB; one file may have at most "
+                f"{limits.max_file_bytes / 2**20:.0f} MB: use smaller images."
+            )
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1024 and ratio > limits.max_ratio:
+            raise DataError(
+                f"{info.filename!r} is compressed {ratio:.0f}:1 (at most {limits.max_ratio:.0f}:1 is allowed), "
+                "which looks like a zip bomb: zip the images themselves."
+            )
+
+
+def _check_path(name: str) -> None:
+    """Refuse absolute paths, drive letters, backslashes and '..' (paths escaping the folder)."""
+    path = PurePosixPath(name)
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "\\" in name:
+        raise DataError(f"The zip contains an absolute or Windows path ({name!r}); it is refused: zip a folder.")
+    if ".." in path.parts:
+        raise DataError(f"The zip contains a path that leaves its folder ({name!r}); it is refused (zip slip).")
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits) -> bytes:
+    """Read one member, never more than its declared size (a lying header cannot inflate memory)."""
+    with archive.open(info) as handle:
+        data = handle.read(min(info.file_size, limits.max_file_bytes) + 1)
+    if len(data) > info.file_size:
+        raise DataError(f"{info.filename!r} is larger than its zip header says: the archive is refused.")
+    return data
+
+
+def _ignored(name: str) -> bool:
+    parts = PurePosixPath(name).parts
+    return any(p in IGNORED_PARTS or p.startswith(".") for p in parts)
+
+
+def _group_by_class(files: list[tuple[str, bytes]]) -> dict[str, list[tuple[str, bytes]]]:
+    """Map class folder → files; a single top folder wrapping the class folders is looked through."""
+    parts = [PurePosixPath(name).parts for name, _ in files]
+    depth = 1
+    while parts and all(len(p) > depth + 1 for p in parts) and len({p[:depth] for p in parts}) == 1:
+        depth += 1
+    groups: dict[str, list[tuple[str, bytes]]] = {}
+    loose = 0
+    for (name, data), p in zip(files, parts, strict=True):
+        if len(p) < depth + 1:
+            loose += 1
+            continue
+        groups.setdefault(p[depth - 1], []).append((name, data))
+    if len(groups) < 2:
+        raise DataError(
+            f"The zip needs one folder per class with at least 2 classes; found {len(groups)} class folder(s)"
+            f"{f' and {loose} loose file(s)' if loose else ''}: put e.g. cats/*.jpg and dogs/*.jpg in the zip."
+        )
+    return groups
+
+
+def _to_tensor(data: bytes, image_size: int, mode: str) -> torch.Tensor:
+    """Decode, centre-crop to a square, resize; return (C, S, S) float32 in [0, 1]."""
+    img = load_image(data, mode=mode, max_side=max(4 * image_size, 256))
+    img = ImageOps.fit(img, (image_size, image_size), Image.Resampling.BILINEAR)
+    arr = np.asarray(img, dtype=np.float32) / 255.0  # (S, S) or (S, S, 3)
+    arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _split(images: dict[str, list[torch.Tensor]], val_fraction: float, seed: int, name: str, limits: ArchiveLimits):
+    """Stratified seeded split into a DataSplit."""
+    small = {cls: len(v) for cls, v in images.items() if len(v) < limits.min_per_class}
+    if len(images) < 2 or small:
+        raise DataError(
+            f"Every class needs at least {limits.min_per_class} readable images and there must be 2 classes or more; "
+            f"too few in {small or 'all but one class'}: add images to those folders."
+        )
+    gen = torch.Generator().manual_seed(seed)
+    parts: dict[str, list[torch.Tensor]] = {"tx": [], "ty": [], "vx": [], "vy": []}
+    for label, (_, tensors) in enumerate(sorted(images.items())):
+        stack = torch.stack(tensors)  # (n, C, S, S)
+        order = torch.randperm(len(tensors), generator=gen)
+        n_val = min(max(1, round(len(tensors) * val_fraction)), len(tensors) - 1)
+        for key, idx in (("v", order[:n_val]), ("t", order[n_val:])):
+            parts[key + "x"].append(stack[idx])
+            parts[key + "y"].append(torch.full((len(idx),), label, dtype=torch.int64))
+    return _make_split(
+        name=name,
+        train_x=torch.cat(parts["tx"]),
+        train_y=torch.cat(parts["ty"]),
+        val_x=torch.cat(parts["vx"]),
+        val_y=torch.cat(parts["vy"]),
+        class_names=tuple(sorted(images)),
+    )
+
+
+def _make_split(**values: Any) -> Any:
+    """Build a cnnviz.datasets.DataSplit, filling the fields it has (mean/std from the training images)."""
+    from cnnviz.datasets import DataSplit
+
+    x = values["train_x"]  # (N, C, S, S)
+    derived = {
+        "in_channels": int(x.shape[1]),
+        "image_size": int(x.shape[-1]),
+        "mean": tuple(x.mean(dim=(0, 2, 3)).tolist()),
+        "std": tuple(x.std(dim=(0, 2, 3)).clamp_min(1e-3).tolist()),
+    }
+    names = {f.name for f in fields(DataSplit)}
+    return DataSplit(**{k: v for k, v in {**values, **derived}.items() if k in names})

@@ -1,0 +1,146 @@
+"""Train the bundled models and write assets/models/<name>.pt plus a manifest <name>.json.
+
+    python -m cnnviz.train_bundled [--model tinyvgg|lenet5|all] [--out assets/models]
+
+Seeded and deterministic on CPU: TinyVGG on the procedural "shapes", LeNet-5 on "digits".
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.datasets import load_dataset
+from cnnviz.models import MODELS_DIR, ModelSpec, build, get_spec, normalize
+
+__all__ = ["BUNDLES", "BundleConfig", "evaluate_accuracy", "main", "train_bundle"]
+
+
+@dataclass(frozen=True)
+class BundleConfig:
+    """How one bundled model is trained."""
+
+    model: str  # registry name
+    dataset: str  # procedural data set it learns
+    n_train: int  # training images
+    n_val: int  # validation images (independent seeded stream)
+    seed: int  # seeds the data, the initial weights and the batch order
+    epochs: int  # passes over the training images
+    batch_size: int  # images per optimizer step
+    lr: float  # peak learning rate of AdamW (one-cycle schedule)
+    weight_decay: float  # AdamW weight decay
+
+
+BUNDLES: dict[str, BundleConfig] = {
+    "tinyvgg": BundleConfig("tinyvgg", "shapes", n_train=12_000, n_val=2_000, seed=0, epochs=12, batch_size=64,
+                            lr=3e-3, weight_decay=1e-4),
+    "lenet5": BundleConfig("lenet5", "digits", n_train=30_000, n_val=3_000, seed=0, epochs=8, batch_size=64,
+                           lr=2e-3, weight_decay=1e-4),
+}  # fmt: skip
+
+
+def evaluate_accuracy(model: nn.Module, spec: ModelSpec, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
+    """Return the fraction of images (N, C, H, W) in [0, 1] the model classifies as ``y``."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    try:
+        with torch.no_grad():
+            for start in range(0, len(x), batch_size):
+                logits = model(normalize(x[start : start + batch_size], spec))
+                correct += int((logits.argmax(1) == y[start : start + batch_size]).sum())
+    finally:
+        model.train(was_training)
+    return correct / max(1, len(x))
+
+
+def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Train one model as ``cfg`` says, write <model>.pt and <model>.json to ``out_dir``, return the manifest."""
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True)
+    started = time.perf_counter()
+    data = load_dataset(cfg.dataset, n_train=cfg.n_train, n_val=cfg.n_val, seed=cfg.seed)
+    spec = get_spec(cfg.model)
+    model = build(cfg.model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
+    order = torch.Generator().manual_seed(cfg.seed)
+    train_x = normalize(data.train_x, spec)  # (N, C, H, W)
+    history = []
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        perm = torch.randperm(cfg.n_train, generator=order)
+        total_loss = 0.0
+        for start in range(0, cfg.n_train, cfg.batch_size):
+            idx = perm[start : start + cfg.batch_size]
+            loss = F.cross_entropy(model(train_x[idx]), data.train_y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            total_loss += loss.item() * len(idx)
+        val_acc = evaluate_accuracy(model, spec, data.val_x, data.val_y)
+        history.append({"epoch": epoch, "train_loss": round(total_loss / cfg.n_train, 5), "val_accuracy": val_acc})
+        log(f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {total_loss / cfg.n_train:.4f}, val acc {val_acc:.4f}")
+    seconds = time.perf_counter() - started
+    return _write_bundle(cfg, model, out_dir, history=history, seconds=seconds, spec=spec)
+
+
+def _write_bundle(
+    cfg: BundleConfig, model: nn.Module, out_dir: Path, *, history: list[dict[str, Any]], seconds: float, spec: ModelSpec
+) -> dict[str, Any]:
+    """Save the state dict and its manifest; return the manifest."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    weights = out_dir / f"{cfg.model}.pt"
+    torch.save(model.state_dict(), weights)
+    manifest = {
+        "model": cfg.model,
+        "weights_file": weights.name,
+        "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "dataset": cfg.dataset,
+        "class_names": list(spec.class_names),
+        "input": {"in_channels": spec.in_channels, "image_size": spec.image_size, "mean": spec.mean, "std": spec.std},
+        "training": {**asdict(cfg), "optimizer": "AdamW", "schedule": "OneCycleLR", "loss": "cross_entropy"},
+        "val_accuracy": history[-1]["val_accuracy"],
+        "history": history,
+        "train_seconds": round(seconds, 1),
+        "command": f"python -m cnnviz.train_bundled --model {cfg.model}",
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "threads": torch.get_num_threads(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    (out_dir / f"{cfg.model}.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: train the chosen bundled model(s)."""
+    parser = argparse.ArgumentParser(description="Train cnnviz's bundled models (seeded, CPU, a few minutes).")
+    parser.add_argument("--model", choices=[*BUNDLES, "all"], default="all")
+    parser.add_argument("--out", type=Path, default=MODELS_DIR, help="output folder (default: assets/models)")
+    args = parser.parse_args(argv)
+    names = list(BUNDLES) if args.model == "all" else [args.model]
+    for name in names:
+        manifest = train_bundle(BUNDLES[name], args.out, log=lambda line: print(line, flush=True))
+        print(f"{name}: val accuracy {manifest['val_accuracy']:.4f} in {manifest['train_seconds']} s → {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The Pooling page in AppTest: shapes follow the widgets, the grid view explains cells, uploads are safe."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from cnnviz.arithmetic import pool_output_size
+from cnnviz.i18n import translate
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "pooling.py")
+
+
+@pytest.fixture(scope="module")
+def png() -> bytes:
+    rng = np.random.default_rng(0)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def expected(c: int, h: int, w: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> str:
+    oh, ow = pool_output_size((h, w), kernel, stride, padding, 1, ceil_mode)
+    return translate("pool.shapes", "en", c=c, h=h, w=w, oh=oh, ow=ow, ratio=(h * w) / (oh * ow))
+
+
+def test_upload_and_widgets_change_the_shapes(png: bytes) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success[0].value == translate("pool.fact", "en", c=3)
+
+    at.file_uploader(key="pool_upload").upload("photo.png", png, "image/png").run()
+    assert not at.exception and not at.error
+    assert at.info[0].value == expected(3, 50, 70, 2, 2, 0, False)
+
+    at.slider(key="pool_kernel").set_value(3)
+    at.slider(key="pool_stride").set_value(2)
+    at.slider(key="pool_padding").set_value(1)
+    at.toggle(key="pool_ceil").set_value(True).run()
+    assert not at.exception
+    assert at.info[0].value == expected(3, 50, 70, 3, 2, 1, True)
+
+    at.radio(key="pool_kind").set_value("avg").run()
+    assert not at.exception
+    assert at.info[0].value == expected(3, 50, 70, 3, 2, 1, True)
+    assert any("÷" in m.value for m in at.markdown)  # the average explained on the grid
+
+
+def test_filtered_map_keeps_one_channel() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.radio(key="pool_source").set_value("filtered").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.success[0].value == translate("pool.fact", "en", c=1)
+    assert at.info[0].value.startswith("Input 1 × ")
+
+
+def test_bad_settings_show_an_error_not_a_traceback() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.slider(key="pool_kernel").set_value(1)
+    at.slider(key="pool_padding").set_value(2).run()  # padding > kernel // 2
+    assert not at.exception
+    assert any("half" in e.value for e in at.error)
+
+
+def test_grid_cell_choice_and_winner() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.slider(key="pool_grid_size").set_value(6).run()
+    at.selectbox(key="pool_cell_9").set_value(4).run()  # 6×6 grid, 2×2 windows → 3×3 cells
+    assert not at.exception
+    assert any("Cell (1, 1) = max" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a broken"])
+def test_broken_upload_shows_a_message(data: bytes) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.file_uploader(key="pool_upload").upload("broken.gif", data, "image/gif").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("broken.gif" in e.value for e in at.error)
+    assert at.info  # still pooling the sample

@@ -1,0 +1,254 @@
+"""The NumPy scratch ops agree with torch.nn.functional on seeded random tensors."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnnviz import scratch
+from cnnviz.errors import ConfigError
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+
+TOL = {"rtol": 1e-5, "atol": 1e-5}  # float32 torch vs float64 NumPy
+
+
+def _tensor(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape)
+
+
+def _close(ours: np.ndarray, theirs: torch.Tensor) -> None:
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours, theirs.numpy(), **TOL)
+
+
+def _settings(rng: random.Random, n: int):
+    for _ in range(n):
+        size = (rng.randint(3, 10), rng.randint(3, 10))
+        kernel = (rng.randint(1, 4), rng.randint(1, 4))
+        yield size, kernel, rng.choice([1, 2, (1, 2), 3]), rng.choice([0, 1, (2, 1)]), rng.choice([1, 2, (2, 1)])
+
+
+def test_conv2d_matches_torch() -> None:
+    rng = random.Random(0)
+    checked = 0
+    for size, kernel, stride, padding, dilation in _settings(rng, 150):
+        channels, filters = rng.randint(1, 3), rng.randint(1, 4)
+        x, w, b = _tensor(2, channels, *size), _tensor(filters, channels, *kernel), _tensor(filters)
+        bias = b if rng.random() < 0.5 else None
+        padding = rng.choice([padding, "same", "valid"]) if stride == 1 else padding
+        try:
+            expected = F.conv2d(x, w, bias, stride, padding, dilation)
+        except RuntimeError:
+            with pytest.raises(ConfigError):
+                scratch.conv2d(x.numpy(), w.numpy(), None, stride, padding, dilation)
+            continue
+        ours = scratch.conv2d(x.numpy(), w.numpy(), None if bias is None else bias.numpy(), stride, padding, dilation)
+        _close(ours, expected)
+        checked += 1
+    assert checked > 80
+
+
+def test_im2col_times_flat_filters_is_the_convolution() -> None:
+    x, w = _tensor(1, 2, 5, 6), _tensor(3, 2, 3, 3)
+    cols = scratch.im2col(x.numpy(), 3, stride=2, padding=1)
+    assert cols.shape == (3 * 3, 2 * 3 * 3)  # (N·OH·OW, C·KH·KW)
+    product = (cols @ w.reshape(3, -1).numpy().T).reshape(3, 3, 3).transpose(2, 0, 1)
+    _close(product[None], F.conv2d(x, w, None, 2, 1))
+
+
+def test_max_pool2d_matches_torch() -> None:
+    rng = random.Random(1)
+    checked = 0
+    for size, kernel, stride, padding, dilation in _settings(rng, 150):
+        x, ceil_mode = _tensor(2, 2, *size), rng.random() < 0.5
+        stride = rng.choice([stride, None])
+        try:
+            expected = F.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+        except RuntimeError:
+            with pytest.raises(ConfigError):
+                scratch.max_pool2d(x.numpy(), kernel, stride, padding, dilation, ceil_mode)
+            continue
+        _close(scratch.max_pool2d(x.numpy(), kernel, stride, padding, dilation, ceil_mode), expected)
+        checked += 1
+    assert checked > 50
+
+
+def test_avg_pool2d_matches_torch_counting_padding() -> None:
+    rng = random.Random(2)
+    checked = 0
+    for size, kernel, stride, padding, _ in _settings(rng, 150):
+        x, ceil_mode = _tensor(2, 2, *size), rng.random() < 0.5
+        stride = rng.choice([stride, None])
+        try:
+            expected = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad=True)
+        except RuntimeError:
+            with pytest.raises(ConfigError):
+                scratch.avg_pool2d(x.numpy(), kernel, stride, padding, ceil_mode)
+            continue
+        _close(scratch.avg_pool2d(x.numpy(), kernel, stride, padding, ceil_mode), expected)
+        checked += 1
+    assert checked > 50
+
+
+def test_conv_transpose2d_matches_torch() -> None:
+    rng = random.Random(3)
+    checked = 0
+    for _ in range(150):
+        size, kernel = (rng.randint(1, 6), rng.randint(1, 6)), (rng.randint(1, 4), rng.randint(1, 4))
+        stride, dilation = rng.choice([1, 2, 3, (1, 2)]), rng.choice([1, 2])
+        padding, output_padding = rng.choice([0, 1, 2, (3, 0)]), rng.choice([0, 1, (1, 0)])
+        channels, filters = rng.randint(1, 3), rng.randint(1, 3)
+        x, w, b = _tensor(1, channels, *size), _tensor(channels, filters, *kernel), _tensor(filters)
+        try:
+            expected = F.conv_transpose2d(x, w, b, stride, padding, output_padding, 1, dilation)
+            assert min(expected.shape[-2:]) > 0
+        except (RuntimeError, AssertionError):
+            with pytest.raises(ConfigError):
+                scratch.conv_transpose2d(x.numpy(), w.numpy(), b.numpy(), stride, padding, output_padding, dilation)
+            continue
+        ours = scratch.conv_transpose2d(x.numpy(), w.numpy(), b.numpy(), stride, padding, output_padding, dilation)
+        _close(ours, expected)
+        checked += 1
+    assert checked > 50
+
+
+def test_scratch_ops_leave_their_inputs_unchanged() -> None:
+    x, w = np.random.randn(1, 2, 6, 6), np.random.randn(3, 2, 3, 3)
+    x_copy, w_copy = x.copy(), w.copy()
+    scratch.conv2d(x, w, None, 1, 1)
+    scratch.max_pool2d(x, 2)
+    scratch.avg_pool2d(x, 3, 2, 1, ceil_mode=True)
+    np.testing.assert_array_equal(x, x_copy)
+    np.testing.assert_array_equal(w, w_copy)
+
+
+def test_channel_mismatch_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="channels"):
+        scratch.conv2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 2, 3, 3)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The diagram's worked example: one output cell computed by hand equals PyTorch's value.
+
+from cnnviz.arithmetic import LayerKind, LayerSpec  # noqa: E402
+from cnnviz.conv_diagram import (  # noqa: E402
+    DiagramLabels,
+    build_plane,
+    diagram_figure,
+    example_output,
+    example_run,
+    step_detail,
+)
+
+
+def _random_spec(rng: random.Random) -> LayerSpec:
+    kind = rng.choice(list(LayerKind))
+    kernel, stride, dilation = rng.randint(1, 4), rng.randint(1, 3), rng.choice([1, 1, 2])
+    if kind is LayerKind.CONV:
+        padding = rng.choice([0, 1, 2, "same", "valid"])
+        return LayerSpec(
+            kind,
+            rng.randint(1, 3),
+            kernel,
+            1 if padding == "same" else stride,
+            padding,
+            dilation,
+            bias=rng.random() < 0.7,
+        )
+    if kind is LayerKind.CONV_TRANSPOSE:
+        return LayerSpec(
+            kind,
+            rng.randint(1, 3),
+            kernel,
+            stride,
+            rng.randint(0, 3),
+            dilation,
+            bias=rng.random() < 0.7,
+            output_padding=rng.randint(0, 1),
+        )
+    dilation = 1 if kind is LayerKind.AVG_POOL else dilation
+    return LayerSpec(
+        kind,
+        None,
+        kernel,
+        rng.choice([None, stride]),
+        rng.randint(0, kernel // 2),
+        dilation,
+        ceil_mode=rng.random() < 0.5,
+    )
+
+
+def _scatter_inputs(spec: LayerSpec, size: tuple[int, int], out: tuple[int, int]) -> set[tuple[int, int]]:
+    """Input cells of a transposed convolution that reach output ``out``: o = i·S − P + k·D for some k."""
+    cells = set()
+    for a in range(size[0]):
+        for b in range(size[1]):
+            hit = [
+                any(i * spec.stride - spec.padding + k * spec.dilation == o for k in range(spec.kernel_size))
+                for i, o in ((a, out[0]), (b, out[1]))
+            ]
+            if all(hit):
+                cells.add((a, b))
+    return cells
+
+
+def test_step_detail_matches_torch_for_the_selected_cell() -> None:
+    rng = random.Random(6)
+    checked = 0
+    while checked < 120:
+        spec, size = _random_spec(rng), (rng.randint(2, 8), rng.randint(2, 8))
+        in_shape = (rng.randint(1, 3), *size)
+        try:
+            plane = build_plane(spec, size)
+        except ConfigError:
+            continue
+        step = rng.randrange(plane.steps)
+        detail = step_detail(spec, in_shape, step, max_terms=10_000)
+        row, col = detail.out_index
+        expected = example_output(spec, in_shape)[0, 0, row, col]
+        np.testing.assert_allclose(detail.value, expected, rtol=1e-6, atol=1e-6)
+        if spec.kind is not LayerKind.AVG_POOL:  # the written-out sum ends with PyTorch's number
+            assert detail.expression.rstrip(")").endswith(f"{abs(expected):g}")
+        if spec.kind is LayerKind.CONV_TRANSPOSE:
+            assert set(detail.input_cells) == _scatter_inputs(spec, size, (row, col))
+        checked += 1
+
+
+def test_example_run_scratch_agrees_with_torch_in_every_mode() -> None:
+    rng = random.Random(7)
+    for _ in range(40):
+        spec, size = _random_spec(rng), (rng.randint(2, 9), rng.randint(2, 9))
+        try:
+            run = example_run(spec, (2, *size))
+        except ConfigError:
+            continue
+        assert run.scratch_out.shape == run.torch_out.shape
+        assert run.max_abs_diff <= 1e-5
+
+
+def test_plane_marks_padding_and_inserted_zeros() -> None:
+    plane = build_plane(LayerSpec(LayerKind.CONV, 1, 3, 2, 1), (7, 7))
+    assert plane.kinds.shape == (9, 9) and plane.out_size == (4, 4) and plane.steps == 16
+    assert (plane.kinds[0] == 1).all() and (plane.kinds[1:-1, 1:-1] == 0).all()
+    transposed = build_plane(LayerSpec(LayerKind.CONV_TRANSPOSE, 1, 3, 2, 0), (3, 3))
+    assert transposed.kinds.shape == (9, 9)  # 2 padding + (3 − 1)·2 + 1 + 2 padding
+    assert transposed.kinds[3, 3] == 2 and transposed.kinds[2, 2] == 0  # inserted zero, input cell
+    with pytest.raises(ConfigError, match="does not fit"):
+        build_plane(LayerSpec(LayerKind.CONV, 1, 7, 1, 0), (5, 5))
+
+
+def test_diagram_figure_draws_plane_and_output_with_given_labels() -> None:
+    labels = DiagramLabels(*[f"label{i}" for i in range(11)])
+    plane = build_plane(LayerSpec(LayerKind.MAX_POOL, None, 3, 2, 1, ceil_mode=True), (6, 6))
+    fig = diagram_figure(plane, 3, labels, values=np.zeros(plane.kinds.shape), out_values=np.ones(plane.out_size))
+    heatmaps = [trace for trace in fig.data if trace.type == "heatmap"]
+    assert len(heatmaps) == 2
+    assert np.asarray(heatmaps[1].z).shape == plane.out_size
+    assert {a.text for a in fig.layout.annotations} == {"label0", "label1"}
+    with pytest.raises(ConfigError, match="step"):
+        diagram_figure(plane, plane.steps, labels)
