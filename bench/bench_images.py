@@ -8,7 +8,7 @@ included), render (diverging colormap + PNG encoding of the output map). Goal: <
 
 Two baselines put the figure in context:
 - "naive": what an app without our loader does: PIL open + convert("RGB") at full size + resize,
-  then one torch conv2d;
+  then one torch conv2d with the same two kernels (no per-channel results);
 - "same work, no checks": PIL draft + thumbnail + conv2d, i.e. our pipeline without validation,
   EXIF, mode handling or per-channel results (the overhead of our safety).
 The JPEG is generated here (an upscaled sample photo plus noise), nothing is downloaded.
@@ -71,7 +71,8 @@ def ours(data: bytes, max_side: int) -> dict[str, float]:
 
 def _conv_and_render(img: Image.Image) -> None:
     x = torch.from_numpy(image_to_chw(img))[None]
-    w = torch.from_numpy(np.stack([np.stack([get_kernel("sobel_x").array()] * 3)]))
+    kernels = [get_kernel("sobel_x").array(), get_kernel("laplacian").array()]  # the same K = 2 kernels
+    w = torch.from_numpy(np.stack([np.stack([k] * 3) for k in kernels]))  # (2, 3, 3, 3)
     with torch.no_grad():
         out = F.conv2d(x, w, padding=1)[0, 0].numpy()
     png_bytes(diverging_rgb(out)[0])

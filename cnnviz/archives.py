@@ -108,7 +108,7 @@ def _check_members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_bytes:
         raise DataError(
-            f"The zip unpacks to {total / 2**20:.0f} MB; at most {limits.max_total_bytes / 2**20:.0f} MB are allowed: "
+            f"The zip unpacks to {_human(total)}; at most {_human(limits.max_total_bytes)} are allowed: "
             "use fewer or smaller images."
         )
     for info in infos:
@@ -119,8 +119,8 @@ def _check_members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
             raise DataError(f"{info.filename!r} is encrypted: upload a zip without a password.")
         if info.file_size > limits.max_file_bytes:
             raise DataError(
-                f"{info.filename!r} unpacks to {info.file_size / 2**20:.1f} MB; one file may have at most "
-                f"{limits.max_file_bytes / 2**20:.0f} MB: use smaller images."
+                f"{info.filename!r} unpacks to {_human(info.file_size)}; one file may have at most "
+                f"{_human(limits.max_file_bytes)}: use smaller images."
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > 1024 and ratio > limits.max_ratio:
@@ -128,6 +128,10 @@ def _check_members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
                 f"{info.filename!r} is compressed {ratio:.0f}:1 (at most {limits.max_ratio:.0f}:1 is allowed), "
                 "which looks like a zip bomb: zip the images themselves."
             )
+
+
+def _human(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:.1f} MB" if n_bytes >= 2**20 else f"{n_bytes / 1024:.1f} KB"
 
 
 def _check_path(name: str) -> None:

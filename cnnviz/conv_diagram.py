@@ -10,6 +10,7 @@ Every text on a figure comes from the caller (already translated).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -323,7 +324,7 @@ def example_run(spec: LayerSpec, in_shape: tuple[int, int, int], *, seed: int = 
 # ----------------------------------------------------------------------------------------------
 # The figure
 
-PLANE_COLOURS = ("#c6dbef", "#e0e0e0", "#fdf1d6", "#ffffff")  # input, padding, inserted zero, outside
+PLANE_COLOURS = ("#c6dbef", "#e0e0e0", "#fdf1d6", "#f5f5f5")  # input, padding, inserted zero, outside
 WINDOW_COLOURS = ("#2171b5", "#8c8c8c", "#d9a441", "#d0d0d0")  # the same kinds, under the window
 OUTPUT_COLOURS = ("#f2f2f2", "#c7e9c0", "#238b45")  # pending, done, selected
 
@@ -382,7 +383,7 @@ def diagram_figure(
     if (plane.kinds == CellKind.INSERTED).any():
         legend.insert(2, (labels.inserted, PLANE_COLOURS[2]))
     if (plane.kinds == CellKind.OUTSIDE).any():
-        legend.insert(2, (labels.outside, "#f7f7f7"))
+        legend.insert(2, (labels.outside, PLANE_COLOURS[3]))
     for name, colour in legend:
         fig.add_trace(
             go.Scatter(
@@ -396,9 +397,12 @@ def diagram_figure(
     fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x", constrain="domain")
     fig.update_yaxes(scaleanchor="x2", row=1, col=2)
     fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
+    for col, (height, width) in ((1, plane.kinds.shape), (2, plane.out_size)):  # whole-number ticks only
+        fig.update_yaxes(dtick=max(1, math.ceil(height / 10)), row=1, col=col)
+        fig.update_xaxes(dtick=max(1, math.ceil(width / 10)), row=1, col=col)
     fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
-        legend={"orientation": "h", "y": -0.02},
+        margin={"l": 10, "r": 10, "t": 60, "b": 40},
+        legend={"orientation": "h", "y": -0.1},
         height=480,
         plot_bgcolor="white",
     )

@@ -214,6 +214,7 @@ def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.n
 
 _SHAPES_SIZE = 64
 _CHUNK = 512
+_MAX_OFFSET = 10.0  # pixels a shape's centre may move from the image centre (TinyVGG's linear head is not shift-invariant)
 
 
 def make_shapes(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -236,7 +237,8 @@ def make_shapes(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.n
 def _shape_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Draw every per-image random setting at once (keeps the stream independent of chunking)."""
     size = _SHAPES_SIZE
-    radius = rng.uniform(10.0, 24.0, n)
+    radius = rng.uniform(12.0, 24.0, n)
+    reach = np.minimum(_MAX_OFFSET, size / 2 - radius - 1.0)  # how far the centre may move from the middle
     fg = rng.uniform(0.0, 1.0, (n, 3))
     bg = rng.uniform(0.0, 1.0, (n, 3))
     for _ in range(8):  # redraw foregrounds too close to their background
@@ -244,8 +246,8 @@ def _shape_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         fg[close] = rng.uniform(0.0, 1.0, (int(close.sum()), 3))
     params = {
         "radius": radius,
-        "cx": rng.uniform(radius + 1.0, size - radius - 1.0),
-        "cy": rng.uniform(radius + 1.0, size - radius - 1.0),
+        "cx": size / 2 + reach * rng.uniform(-1.0, 1.0, n),
+        "cy": size / 2 + reach * rng.uniform(-1.0, 1.0, n),
         "angle": rng.uniform(0.0, 2 * np.pi, n),
         "period": rng.uniform(7.0, 16.0, n),  # texture period in pixels
         "phase": rng.uniform(0.0, 1.0, (n, 2)),
@@ -335,11 +337,64 @@ def _font_files() -> list[Path]:
     return sorted(FONTS_DIR.glob("*.ttf")) if FONTS_DIR.is_dir() else []
 
 
-def _digit_templates() -> np.ndarray:
-    """Return float32 (T, 10, 56, 56): every digit in every font and stroke width, MNIST-normalised.
+def _ellipse(cx: float, cy: float, rx: float, ry: float) -> tuple[tuple[float, float], ...]:
+    """Return a closed loop of points on an ellipse, starting at the top (for stroke digits)."""
+    t = np.linspace(0.0, 2 * np.pi, 33)
+    return tuple((cx + rx * float(np.sin(a)), cy - ry * float(np.cos(a))) for a in t)
 
-    Like MNIST: the glyph's bounding box is scaled so its long side fills 20/28 of the canvas and
-    the glyph is placed with its centre of mass at the centre.
+
+# Handwriting-like digits as pen strokes in a box x∈[0, 0.7], y∈[0, 1] (y down): per digit, variants
+# of ("s"mooth | "l"ine, points). Drawn with round pens of a few widths, they add the plain "1",
+# open "4", crossed "7" and straight-stemmed "9" of handwriting that printed fonts lack.
+_STROKE_DIGITS: dict[int, tuple[tuple[tuple[str, tuple[tuple[float, float], ...]], ...], ...]] = {
+    0: ((("s", _ellipse(0.35, 0.5, 0.3, 0.48)),), (("s", _ellipse(0.35, 0.5, 0.22, 0.48)),)),
+    1: ((("l", ((0.35, 0.0), (0.35, 1.0))),), (("l", ((0.12, 0.2), (0.4, 0.0), (0.4, 1.0))),)),
+    2: (
+        (("s", ((0.05, 0.22), (0.15, 0.06), (0.35, 0.0), (0.55, 0.07), (0.62, 0.25), (0.5, 0.47), (0.25, 0.72),
+                (0.02, 1.0))), ("l", ((0.02, 1.0), (0.68, 0.98)))),
+        (("s", ((0.08, 0.15), (0.35, 0.0), (0.6, 0.18), (0.45, 0.5), (0.05, 0.98), (0.25, 0.85), (0.45, 0.95),
+                (0.7, 0.92))),),
+    ),  # fmt: skip
+    3: (
+        (("s", ((0.05, 0.12), (0.3, 0.0), (0.55, 0.08), (0.58, 0.26), (0.3, 0.46), (0.58, 0.62), (0.62, 0.82),
+                (0.4, 1.0), (0.05, 0.9))),),
+        (("l", ((0.05, 0.02), (0.62, 0.02), (0.3, 0.4))),
+         ("s", ((0.3, 0.4), (0.58, 0.55), (0.62, 0.8), (0.4, 1.0), (0.05, 0.9)))),
+    ),  # fmt: skip
+    4: (
+        (("l", ((0.5, 1.0), (0.5, 0.0), (0.0, 0.68), (0.7, 0.68))),),
+        (("l", ((0.1, 0.0), (0.02, 0.6), (0.7, 0.6))), ("l", ((0.52, 0.25), (0.52, 1.0)))),
+    ),  # fmt: skip
+    5: (
+        (("l", ((0.62, 0.0), (0.12, 0.0), (0.06, 0.44))),
+         ("s", ((0.06, 0.44), (0.3, 0.36), (0.55, 0.46), (0.63, 0.7), (0.5, 0.93), (0.25, 1.0), (0.02, 0.9)))),
+        (("l", ((0.12, 0.0), (0.06, 0.44))), ("l", ((0.12, 0.0), (0.62, 0.02))),
+         ("s", ((0.06, 0.44), (0.4, 0.4), (0.62, 0.68), (0.4, 0.98), (0.02, 0.88)))),
+    ),  # fmt: skip
+    6: (
+        (("s", ((0.55, 0.0), (0.3, 0.18), (0.1, 0.5), (0.06, 0.78), (0.25, 1.0), (0.5, 0.95), (0.6, 0.75),
+                (0.45, 0.55), (0.2, 0.56), (0.07, 0.72))),),
+        (("s", ((0.45, 0.0), (0.2, 0.35), (0.12, 0.7))), ("s", _ellipse(0.33, 0.75, 0.23, 0.25))),
+    ),  # fmt: skip
+    7: ((("l", ((0.0, 0.02), (0.68, 0.0), (0.25, 1.0))),),
+        (("l", ((0.0, 0.02), (0.68, 0.0), (0.3, 1.0))), ("l", ((0.2, 0.5), (0.62, 0.5))))),  # fmt: skip
+    8: ((("s", _ellipse(0.35, 0.25, 0.24, 0.24)), ("s", _ellipse(0.35, 0.73, 0.3, 0.27))),
+        (("s", _ellipse(0.38, 0.24, 0.2, 0.24)), ("s", _ellipse(0.32, 0.72, 0.26, 0.28)))),  # fmt: skip
+    9: (
+        (("s", _ellipse(0.32, 0.28, 0.27, 0.27)), ("l", ((0.59, 0.28), (0.57, 0.6), (0.52, 1.0)))),
+        (("s", _ellipse(0.3, 0.27, 0.26, 0.26)), ("s", ((0.56, 0.3), (0.55, 0.75), (0.35, 1.0), (0.1, 0.95)))),
+    ),  # fmt: skip
+}
+_PEN_WIDTHS = (6, 9, 12)  # pixels on the 112-pixel drawing canvas
+_PEN_SHARE = 0.4  # fraction of digits drawn with pen strokes rather than fonts
+
+
+def _digit_templates() -> tuple[np.ndarray, int]:
+    """Return (templates float32 (T, 10, 56, 56), number of font rows): digits in every font and pen.
+
+    Rows [0, F) are the bundled fonts at three stroke widths, rows [F, T) the handwriting-like pen
+    strokes. Like MNIST: the glyph's long side fills 20/28 of the canvas and its centre of mass sits
+    at the centre.
     """
     side = _DIGIT_SIZE * _TEMPLATE_SCALE
     fonts: list[Any] = []
@@ -350,17 +405,55 @@ def _digit_templates() -> np.ndarray:
             continue
     if not fonts:
         fonts = [ImageFont.load_default(size=56)]
-    templates = []
-    for font in fonts:
-        for stroke in (0, 1, 2):
-            templates.append([_glyph(str(d), font, stroke, side) for d in range(10)])
-    return np.asarray(templates, dtype=np.float32)
+    rows = [[_fit_glyph(_font_canvas(str(d), font, stroke), side) for d in range(10)]
+            for font in fonts for stroke in (0, 1, 2)]  # fmt: skip
+    n_font_rows = len(rows)
+    for variant in range(2):
+        for width in _PEN_WIDTHS:
+            rows.append([_fit_glyph(_pen_canvas(_STROKE_DIGITS[d][variant % len(_STROKE_DIGITS[d])], width), side)
+                         for d in range(10)])  # fmt: skip
+    return np.asarray(rows, dtype=np.float32), n_font_rows
 
 
-def _glyph(text: str, font: Any, stroke: int, side: int) -> np.ndarray:
-    """Draw one digit big, crop it, fit its long side to 20/28 of ``side`` and centre it by mass."""
+def _font_canvas(text: str, font: Any, stroke: int) -> Image.Image:
+    """Draw ``text`` white on a black 112×112 canvas with the given font and stroke width."""
     canvas = Image.new("L", (112, 112), 0)
     ImageDraw.Draw(canvas).text((56, 56), text, fill=255, font=font, anchor="mm", stroke_width=stroke, stroke_fill=255)
+    return canvas
+
+
+def _pen_canvas(strokes: tuple[tuple[str, tuple[tuple[float, float], ...]], ...], width: int) -> Image.Image:
+    """Draw pen strokes (unit-box points, smoothed when marked "s") with a round pen on a 112×112 canvas."""
+    canvas = Image.new("L", (112, 112), 0)
+    draw = ImageDraw.Draw(canvas)
+    for kind, points in strokes:
+        pts = np.asarray(points, dtype=np.float64)
+        if kind == "s" and len(pts) > 2:
+            pts = _catmull_rom(pts)
+        xy = [(16 + 80 * x, 16 + 80 * y) for x, y in pts]
+        draw.line(xy, fill=255, width=width, joint="curve")
+        r = width / 2
+        for x, y in (xy[0], xy[-1]):
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    return canvas
+
+
+def _catmull_rom(points: np.ndarray, steps: int = 8) -> np.ndarray:
+    """Return a smooth curve through ``points`` (K, 2): a Catmull-Rom spline sampled ``steps`` times per span."""
+    padded = np.vstack([points[0], points, points[-1]])
+    t = np.linspace(0.0, 1.0, steps, endpoint=False)[:, None]
+    pieces = []
+    for i in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[i - 1], padded[i], padded[i + 1], padded[i + 2]
+        pieces.append(
+            0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+        )
+    pieces.append(points[-1:])
+    return np.vstack(pieces)
+
+
+def _fit_glyph(canvas: Image.Image, side: int) -> np.ndarray:
+    """Crop the ink, fit its long side to 20/28 of ``side`` and centre it by mass: float32 (side, side)."""
     box = canvas.getbbox()
     if box is None:  # a font without this glyph: leave the template blank
         return np.zeros((side, side), dtype=np.float32)
@@ -368,7 +461,7 @@ def _glyph(text: str, font: Any, stroke: int, side: int) -> np.ndarray:
     fit = side * 20 / 28
     scale = fit / max(crop.size)
     w, h = max(1, round(crop.width * scale)), max(1, round(crop.height * scale))
-    small = np.asarray(crop.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+    small = np.asarray(crop.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32).clip(0, 255) / 255.0
     total = small.sum()
     cy = small.sum(1) @ np.arange(h) / total
     cx = small.sum(0) @ np.arange(w) / total
@@ -382,14 +475,18 @@ def _glyph(text: str, font: Any, stroke: int, side: int) -> np.ndarray:
 def make_digits(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` MNIST-like digits: uint8 (n, 28, 28, 1), white on black, and int64 labels 0-9.
 
-    Each digit comes from a random bundled font and stroke width, then gets a random affine warp
+    Each digit comes from a random bundled font and stroke width (60 %) or handwriting-like pen
+    strokes (40 %), then gets a random affine warp
     (rotation, shear, scale, shift), a smooth elastic wobble, thinner or thicker strokes and noise.
     The same seed gives the same images.
     """
     rng = np.random.default_rng(seed)
     labels = _balanced_labels(n, 10, rng)
-    templates = torch.from_numpy(_digit_templates())  # (T, 10, 56, 56)
-    which = rng.integers(0, templates.shape[0], n)
+    stack, n_font_rows = _digit_templates()
+    templates = torch.from_numpy(stack)  # (T, 10, 56, 56)
+    font_row = rng.integers(0, n_font_rows, n)
+    pen_row = rng.integers(n_font_rows, len(stack), n)
+    which = np.where(rng.random(n) < _PEN_SHARE, pen_row, font_row)
     params = _digit_params(n, rng)
     images = np.empty((n, _DIGIT_SIZE, _DIGIT_SIZE, 1), dtype=np.uint8)
     for start in range(0, n, _CHUNK * 4):

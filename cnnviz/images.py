@@ -74,10 +74,11 @@ def load_image(
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         img = _decode(stream, max_side=max_side, max_pixels=max_pixels)
-    img = _to_mode(img, mode)
+    # Shrink early (memory stays near one decoded copy), in a mode that resamples correctly.
+    img, sixteen_bit = _resamplable(img)
     if max_side is not None:
         img.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
-    return img
+    return _to_mode(img, mode, sixteen_bit=sixteen_bit)
 
 
 def check_min_size(img: Image.Image, min_side: int, what: str) -> None:
@@ -157,25 +158,34 @@ def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> str:
     )
 
 
-def _to_mode(img: Image.Image, mode: str) -> Image.Image:
-    """Convert any decoded mode to 8-bit RGB or L: transparency on white, high bit depths rescaled."""
-    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        img = _to_8bit(img)
-    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+def _resamplable(img: Image.Image) -> tuple[Image.Image, bool]:
+    """Return ``img`` in a mode Pillow resizes well (RGB, RGBA, L, LA, I or F) and whether it was 16-bit."""
+    if img.mode.startswith("I;16"):
+        return img.convert("I"), True  # lossless; Pillow cannot resize I;16
+    if img.mode in ("RGB", "RGBA", "L", "LA", "I", "F") and "transparency" not in img.info:
+        return img, False
+    if img.mode in ("PA", "La", "RGBa") or "transparency" in img.info:
+        return img.convert("RGBA"), False  # palette or colour key transparency → real alpha
+    if img.mode == "1":
+        return img.convert("L"), False
+    return img.convert("RGB"), False  # palette, CMYK, YCbCr, LAB, HSV
+
+
+def _to_mode(img: Image.Image, mode: str, *, sixteen_bit: bool) -> Image.Image:
+    """Convert RGB / RGBA / L / LA / I / F to 8-bit ``mode``: transparency on white, high bit depths rescaled."""
+    if img.mode in ("I", "F"):
+        img = _to_8bit(img, sixteen_bit=sixteen_bit)
+    if img.mode in ("RGBA", "LA"):
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba).convert("RGB")
-    if img.mode == mode:
-        return img
-    if img.mode not in ("RGB", "L"):
-        img = img.convert("RGB")  # palette, CMYK, YCbCr, 1-bit, ...
-    return img.convert(mode)
+    return img if img.mode == mode else img.convert(mode)
 
 
-def _to_8bit(img: Image.Image) -> Image.Image:
+def _to_8bit(img: Image.Image, *, sixteen_bit: bool) -> Image.Image:
     """Rescale a 16-bit, 32-bit integer or float grayscale image into 8 bits without clipping."""
-    values = np.asarray(img, dtype=np.float64)  # (H, W)
-    if img.mode.startswith("I;16"):
+    values = np.asarray(img, dtype=np.float32)  # (H, W)
+    if sixteen_bit:
         scaled = values / 257.0  # full 16-bit range 0..65535 → 0..255
     elif img.mode == "I" and values.min() >= 0 and values.max() <= 65535:
         scaled = values / 257.0 if values.max() > 255 else values  # 16-bit data stored as 32-bit

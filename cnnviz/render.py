@@ -7,6 +7,7 @@ non-negative maps (images, ReLU outputs, Grad-CAM) may use the sequential viridi
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "diverging_rgb",
     "montage",
     "number_grid_figure",
+    "png_bytes",
     "sequential_rgb",
     "symmetric_vmax",
     "upscale_nearest",
@@ -83,10 +85,18 @@ def _as_array(arr: Any) -> np.ndarray:
     return np.nan_to_num(np.asarray(arr, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def symmetric_vmax(arr: Any) -> float:
-    """Return max |value| of ``arr`` (finite values only), or 1.0 when the map is all zeros."""
-    values = _as_array(arr)
-    vmax = float(np.abs(values).max()) if values.size else 0.0
+def symmetric_vmax(arr: Any, *, percentile: float = 100.0) -> float:
+    """Return the ``percentile`` of |value| over ``arr`` (default: the max), or 1.0 for an all-zero map.
+
+    A percentile below 100 (e.g. 99.5) ignores a few extreme pixels so the rest of the map keeps
+    its contrast; values beyond it are then clipped to the strongest colour.
+    """
+    values = np.abs(_as_array(arr))
+    if not values.size:
+        return 1.0
+    vmax = float(values.max() if percentile >= 100 else np.percentile(values, percentile))
+    if vmax <= 0.0:  # mostly zeros: fall back to the max so nonzero values still show
+        vmax = float(values.max())
     return vmax if vmax > 0.0 else 1.0
 
 
@@ -126,6 +136,15 @@ def sequential_rgb(arr2d: Any, *, vmin: float | None = None, vmax: float | None 
     unit = np.clip((values - low) / span, 0.0, 1.0) if span > 0 else np.zeros_like(values)
     index = np.rint(unit * (len(_SEQUENTIAL_LUT) - 1)).astype(np.intp)
     return _SEQUENTIAL_LUT[index]
+
+
+def png_bytes(img: Image.Image | np.ndarray) -> bytes:
+    """Encode an image (PIL or a uint8 (H, W) / (H, W, 3) array) as PNG bytes, e.g. for a download button."""
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def upscale_nearest(img: Image.Image | np.ndarray, factor: int) -> Image.Image:
@@ -260,11 +279,12 @@ def number_grid_figure(
             y1=rows.stop - 0.5,
             line=dict(color="black", width=3, dash="dot"),
         )
-    fig.update_yaxes(autorange="reversed", showticklabels=True, dtick=1, fixedrange=True, scaleanchor="x")
-    fig.update_xaxes(side="top", dtick=1, fixedrange=True)
+    axes = dict(dtick=1, fixedrange=True, showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[height - 0.5, -0.5], scaleanchor="x", constrain="domain", **axes)
+    fig.update_xaxes(range=[-0.5, width - 0.5], side="top", constrain="domain", **axes)
     fig.update_layout(
-        width=None,
-        height=max(140, cell_px * height + 70),
+        width=cell_px * width + 40,
+        height=cell_px * height + (90 if title else 60),
         margin=dict(l=30, r=10, t=60 if title else 30, b=10),
         title=dict(text=title, font=dict(size=13), y=0.98) if title else None,
     )

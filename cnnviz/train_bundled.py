@@ -42,6 +42,8 @@ class BundleConfig:
     batch_size: int  # images per optimizer step
     lr: float  # peak learning rate of AdamW (one-cycle schedule)
     weight_decay: float  # AdamW weight decay
+    warmup: float = 0.2  # fraction of the steps spent raising the learning rate
+    batch_norm: bool = True  # train with batch norm after each conv, folded into the convs before saving
 
 
 BUNDLES: dict[str, BundleConfig] = {
@@ -74,10 +76,12 @@ def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None]
     started = time.perf_counter()
     data = load_dataset(cfg.dataset, n_train=cfg.n_train, n_val=cfg.n_val, seed=cfg.seed)
     spec = get_spec(cfg.model)
-    model = build(cfg.model)
+    model = build(cfg.model, batch_norm=cfg.batch_norm)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=cfg.warmup
+    )
     order = torch.Generator().manual_seed(cfg.seed)
     train_x = normalize(data.train_x, spec)  # (N, C, H, W)
     history = []
@@ -96,8 +100,31 @@ def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None]
         val_acc = evaluate_accuracy(model, spec, data.val_x, data.val_y)
         history.append({"epoch": epoch, "train_loss": round(total_loss / cfg.n_train, 5), "val_accuracy": val_acc})
         log(f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {total_loss / cfg.n_train:.4f}, val acc {val_acc:.4f}")
+    if cfg.batch_norm:  # the bundled file is the plain architecture: fold each batch norm into its conv
+        plain = build(cfg.model)
+        plain.load_state_dict(fold_batch_norm(model.eval()))
+        model = plain.eval()
+        history[-1]["val_accuracy"] = evaluate_accuracy(model, spec, data.val_x, data.val_y)
     seconds = time.perf_counter() - started
     return _write_bundle(cfg, model, out_dir, history=history, seconds=seconds, spec=spec)
+
+
+def fold_batch_norm(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Return the state dict of the plain net (no batch norm) that computes what ``model`` computes in eval mode.
+
+    Each ``blockK.bnI`` is folded into ``blockK.convI``: w' = w·γ/σ, b' = (b − μ)·γ/σ + β, σ = √(var + eps).
+    """
+    state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.BatchNorm2d):
+            continue
+        conv = name.replace(".bn", ".conv")
+        scale = module.weight.detach() / torch.sqrt(module.running_var + module.eps)  # (C,)
+        state[f"{conv}.weight"] = state[f"{conv}.weight"] * scale.view(-1, 1, 1, 1)
+        state[f"{conv}.bias"] = (state[f"{conv}.bias"] - module.running_mean) * scale + module.bias.detach()
+        for key in [k for k in state if k.startswith(f"{name}.")]:
+            del state[key]
+    return state
 
 
 def _write_bundle(
@@ -115,7 +142,7 @@ def _write_bundle(
         "dataset": cfg.dataset,
         "class_names": list(spec.class_names),
         "input": {"in_channels": spec.in_channels, "image_size": spec.image_size, "mean": spec.mean, "std": spec.std},
-        "training": {**asdict(cfg), "optimizer": "AdamW", "schedule": "OneCycleLR", "loss": "cross_entropy"},
+        "training": {**asdict(cfg), "optimizer": "AdamW", "schedule": "OneCycleLR", "batch_norm_folded": cfg.batch_norm, "loss": "cross_entropy"},
         "val_accuracy": history[-1]["val_accuracy"],
         "history": history,
         "train_seconds": round(seconds, 1),

@@ -13,6 +13,7 @@ import contextlib
 import copy
 import io
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "cnnviz-trained-1"
+_GLOBAL_RNG_LOCK = threading.Lock()  # two jobs building models at once must not interleave seeding and drawing
 MAX_MISCLASSIFIED = 64  # misclassified validation images kept for the page, most confident first
 
 
@@ -465,15 +467,16 @@ class Trainer:
         """Load the data, build and initialise the model, move everything to the device."""
         if self._prepared:
             return
-        torch.manual_seed(self.config.seed)  # weights and dropout; shuffling has its own generator
         if self.data is None:
             from cnnviz.datasets import load_dataset
 
             c = self.config
             self.data = load_dataset(c.dataset, n_train=c.n_train, n_val=c.n_val, seed=c.seed)
         d = self.data
-        if self.model is None:
-            self.model = _build_model(self.config, d)
+        with _GLOBAL_RNG_LOCK:  # initial weights come from torch's global generator: seed and draw atomically
+            torch.manual_seed(self.config.seed)  # then dropout draws from it too (reproducible for a lone run)
+            if self.model is None:
+                self.model = _build_model(self.config, d)
         self.model.to(self.device)
         _check_model_fits(self.model, d, self.config.model, self.device)
         self.mean, self.std = _normalisation(self.config, d)

@@ -119,7 +119,7 @@ def diagram_labels(kind: LayerKind) -> DiagramLabels:
 
 
 def show_diagram(spec: LayerSpec, in_shape: tuple[int, int, int]) -> None:
-    """The sliding window with a step slider, the numbers of one step, and the NumPy check."""
+    """The sliding window with a step slider, and the numbers of one step."""
     plane = build_plane(spec, in_shape[1:])
     step = 0
     if plane.steps > 1:
@@ -130,11 +130,9 @@ def show_diagram(spec: LayerSpec, in_shape: tuple[int, int, int]) -> None:
         step = st.slider(t("arith.step"), 0, plane.steps - 1, key="arith_step")
     detail = step_detail(spec, in_shape, step)
     small = max(plane.kinds.shape) <= MAX_TEXT_CELLS
-    output = example_output(spec, in_shape)
+    output = example_output(spec, in_shape)[0, 0] if small else None  # (OH, OW), only when it is drawn
     values = plane_values(plane, example_tensors(spec, in_shape).x[0].numpy(), spec.kind)[0] if small else None
-    fig = diagram_figure(
-        plane, step, diagram_labels(spec.kind), values=values, out_values=output[0, 0] if small else None
-    )
+    fig = diagram_figure(plane, step, diagram_labels(spec.kind), values=values, out_values=output)
     st.plotly_chart(fig, width="stretch", key="arith_diagram")
     row, col = detail.out_index
     st.markdown(
@@ -150,7 +148,8 @@ def show_diagram(spec: LayerSpec, in_shape: tuple[int, int, int]) -> None:
         st.caption(t("arith.too_big"))
     else:
         st.code(detail.expression, language=None)
-        st.caption(t("arith.torch_value", value=f"{output[0, 0, row, col]:g}"))
+        if output is not None:
+            st.caption(t("arith.torch_value", value=f"{output[row, col]:g}"))
 
 
 def show_scratch_check(spec: LayerSpec, in_shape: tuple[int, int, int], report: LayerReport) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -21,7 +19,7 @@ from cnnviz.kernels import (
     get_kernel,
     zoom_output_pixel,
 )
-from cnnviz.render import colorbar_figure, diverging_rgb, montage, symmetric_vmax
+from cnnviz.render import colorbar_figure, diverging_rgb, montage, png_bytes, symmetric_vmax
 from cnnviz.ui import bootstrap, image_input, show_error, t
 
 bootstrap()
@@ -78,11 +76,11 @@ st.caption(t("filters.formula_w", formula=conv_output_formula(w, kw, stride, pad
 order = [n for n in names if n != "custom"] + (["custom"] if "custom" in names else [])  # the kernels' order
 labels = [t(f"filters.kernel.{n}") for n in order]
 k = st.selectbox(t("filters.map_choice"), range(k_count), format_func=labels.__getitem__, key="filters_map")
-vmax = symmetric_vmax(result.output)
+vmax = symmetric_vmax(result.output, percentile=99.5)
 
 
-def signed_image(arr: np.ndarray) -> Image.Image:
-    return Image.fromarray(diverging_rgb(arr, vmax=vmax)[0])
+def signed_image(arr: np.ndarray, scale: float | None = None) -> Image.Image:
+    return Image.fromarray(diverging_rgb(arr, vmax=scale or vmax)[0])
 
 
 # --- zoom position (drawn on the input image below) -----------------------------------------------
@@ -92,7 +90,8 @@ row = zc[0].slider(t("filters.zoom_row"), 0, out_h - 1, out_h // 2, key=f"filter
 col = zc[1].slider(t("filters.zoom_col"), 0, out_w - 1, out_w // 2, key=f"filters_col_{out_w}")
 zoom = zoom_output_pixel(result, k, row, col)
 marked = image.copy()
-ImageDraw.Draw(marked).rectangle((zoom.cols[0], zoom.rows[0], zoom.cols[-1], zoom.rows[-1]), outline=(255, 0, 255))
+box = (zoom.cols[0] - 2, zoom.rows[0] - 2, zoom.cols[-1] + 2, zoom.rows[-1] + 2)
+ImageDraw.Draw(marked).rectangle(box, outline=(255, 0, 255), width=2)
 
 # --- input and output at their true relative size ----------------------------------------------------
 left, right = st.columns(2)
@@ -126,10 +125,12 @@ st.markdown(
 
 # --- one filter, three channels -------------------------------------------------------------------
 st.subheader(t("filters.rgb_header"))
+vmax_c = symmetric_vmax(result.per_channel[k], percentile=99.5)
 st.caption(t("filters.rgb_caption", size=f"{kh}×{kw}", bias=f"{bias:.2f}"))
-parts = [result.per_channel[k, i] for i in range(c)] + [result.output[k]]
+st.caption(t("filters.rgb_scales", vc=f"{vmax_c:.3g}", vmax=f"{vmax:.3g}"))
+parts = [signed_image(result.per_channel[k, i], vmax_c) for i in range(c)] + [signed_image(result.output[k])]
 captions = [t("filters.channel", name=n) for n in channel_names] + [t("filters.sum_bias")]
-st.image([signed_image(p) for p in parts], caption=captions, width=min(out_w, 900 // (c + 1)))
+st.image(parts, caption=captions, width=min(out_w, 900 // (c + 1)))
 
 # --- K maps stacked, the filtered photo, downloads -------------------------------------------------
 st.subheader(t("filters.stack_header", k=k_count))
@@ -137,12 +138,6 @@ stacked = montage(result.output, pad=4, vmax=vmax)
 st.image(stacked, width=min(stacked.width, 960))
 photo = filtered_image(result, k)
 st.image(photo, caption=t("filters.photo"), width=out_w)
-
-
-def png_bytes(img: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 dl = st.columns(2)

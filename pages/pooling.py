@@ -70,7 +70,7 @@ def to_image(chw: np.ndarray) -> Image.Image:
     return Image.fromarray(np.rint(np.clip(chw, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0))
 
 
-vmax = symmetric_vmax(result.input)
+vmax = symmetric_vmax(result.input, percentile=99.5)
 pooled = to_image(result.output)
 left, mid, right = st.columns(3)
 left.image(to_image(result.input), caption=t("pool.input", w=w, h=h), width=w)
@@ -98,7 +98,9 @@ cell = cells[pick]
 marks = [other.winner for other in cells if other.winner is not None]
 gl, gr = st.columns([3, 2])
 gl.plotly_chart(
-    number_grid_figure(grid, marks=marks, box=(cell.rows, cell.cols), title=t("pool.grid_input")), key="pool_grid_in"
+    number_grid_figure(grid, marks=marks, box=(cell.rows, cell.cols), title=t("pool.grid_input")),
+    key="pool_grid_in",
+    width="content",
 )
 out_grid = small.output[0]
 gr.plotly_chart(
@@ -109,6 +111,7 @@ gr.plotly_chart(
         fmt=".0f" if kind == PoolKind.MAX else ".1f",
     ),
     key="pool_grid_out",
+    width="content",
 )
 if kind == PoolKind.MAX:
     st.markdown(t("pool.grid_max", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.0f}", winner=cell.winner))

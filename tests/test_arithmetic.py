@@ -317,3 +317,19 @@ def test_stack_errors_name_the_layer() -> None:
     layers = [LayerSpec(LayerKind.CONV, 4, 3), LayerSpec(LayerKind.MAX_POOL, None, 9, None)]
     with pytest.raises(ConfigError, match=r"layer 2 \(maxpool, input 6×6\)"):
         walk_stack(layers, (1, 8, 8))
+
+
+def test_table_rows_round_trip_and_bad_cells_are_explained() -> None:
+    from cnnviz.arithmetic import layer_from_row, layer_to_row, parse_padding
+
+    for preset in STACK_PRESETS:
+        for spec in preset.layers:
+            assert layer_from_row(layer_to_row(spec)) == spec
+    assert layer_from_row({"kind": "maxpool", "kernel_size": 2.0, "stride": float("nan")}).stride is None
+    assert parse_padding(" Same ") == "same" and parse_padding("2") == 2
+    with pytest.raises(ConfigError, match="padding 'x' is not understood"):
+        parse_padding("x")
+    with pytest.raises(ConfigError, match="kind 'dense' is unknown"):
+        layer_from_row({"kind": "dense"})
+    with pytest.raises(ConfigError, match="kernel_size 2.5 is not a whole number"):
+        layer_from_row({"kind": "conv", "kernel_size": 2.5})

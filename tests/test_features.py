@@ -366,6 +366,7 @@ def test_receptive_field_numbers_for_tiny_vgg_shape(model: Tiny) -> None:
     assert field.full == features.Box(4, 8, 20, 24)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize(
     "conv",
     [

@@ -66,6 +66,9 @@ def test_exif_orientation_is_applied() -> None:
     assert img.size == (20, 40)  # upright: portrait
     np.testing.assert_allclose(pixel(img, (10, 5)), RED, atol=8)  # the stored left half is now on top
     np.testing.assert_allclose(pixel(img, (10, 35)), BLUE, atol=8)
+    big = load_image(encode(halves((3000, 2000), RED, BLUE), "JPEG", exif=exif.tobytes()), max_side=300)
+    assert big.size == (200, 300)  # decoded at reduced scale (draft), then turned upright
+    np.testing.assert_allclose(pixel(big, (100, 20)), RED, atol=8)
 
 
 def test_tiff_orientation_is_applied() -> None:
@@ -120,6 +123,19 @@ def test_16bit_grayscale_is_scaled_not_clipped() -> None:
     assert np.asarray(img).tolist() == [[0, 4, 128, 255]]  # 1000 stays dark (PIL's convert gives 255)
     rgb = load_image(data)
     assert pixel(rgb, (2, 0)) == (128, 128, 128)
+
+
+def test_large_16bit_and_transparent_images_are_downscaled_correctly() -> None:
+    gray16 = np.full((600, 800), 65535, dtype=np.uint16)
+    gray16[:, :400] = 1000
+    img = load_image(encode(Image.fromarray(gray16), "PNG"), max_side=80, mode="L")
+    assert img.size == (80, 60)
+    assert np.asarray(img)[30, 10] == 4 and np.asarray(img)[30, 70] == 255
+    pal = Image.new("P", (800, 600), 0)
+    pal.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    pal.paste(1, (400, 0, 800, 600))
+    rgb = load_image(encode(pal, "PNG", transparency=0), max_side=80)
+    assert pixel(rgb, (10, 30)) == WHITE and pixel(rgb, (70, 30)) == RED
 
 
 def test_float_tiff_is_rescaled() -> None:

@@ -202,3 +202,20 @@ def test_bundled_accuracy_on_a_fresh_split(name: str, n_val: int) -> None:
     model = build(name, weights="bundled")
     accuracy = evaluate_accuracy(model, spec, data.val_x, data.val_y)
     assert abs(accuracy - manifest["val_accuracy"]) <= 0.02, (accuracy, manifest["val_accuracy"])
+
+
+def test_fold_batch_norm_keeps_the_function() -> None:
+    from cnnviz.train_bundled import fold_batch_norm
+
+    trained = build("tinyvgg", batch_norm=True)
+    for module in trained.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-1, 1)
+    trained.eval()
+    plain = build("tinyvgg")
+    plain.load_state_dict(fold_batch_norm(trained))
+    x = torch.randn(3, 3, 64, 64)
+    torch.testing.assert_close(plain.eval()(x), trained(x), rtol=1e-4, atol=1e-4)

@@ -112,3 +112,14 @@ def test_page_in_korean_runs() -> None:
     app.run()
     assert not app.exception
     assert _metrics(app)[translate("arith.out_size", "ko")] == "5×5"
+
+
+def test_play_advances_the_step_and_a_smaller_grid_clamps_it(at: AppTest) -> None:
+    at.slider(key="arith_step").set_value(20).run()
+    at.number_input(key="arith_stride").set_value(3).run()  # 7×7, kernel 3, stride 3 → 2×2 output
+    assert not at.exception
+    assert at.slider(key="arith_step").value == 3
+    at.toggle(key="arith_play").set_value(True).run()
+    assert at.slider(key="arith_step").value == 0  # wrapped around
+    at.run()  # run_every fragments do not tick in AppTest; a rerun stands in for a tick
+    assert at.slider(key="arith_step").value == 1

@@ -82,3 +82,12 @@ def test_broken_upload_shows_a_message(data: bytes) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert any("broken.gif" in e.value for e in at.error)
     assert at.info  # still pooling the sample
+
+
+def test_tiny_upload_says_the_minimum() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(buffer, "PNG")
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.file_uploader(key="pool_upload").upload("dot.png", buffer.getvalue(), "image/png").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("does not fit" in e.value and "1×1" in e.value for e in at.error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -13,6 +15,8 @@ from cnnviz.render import (
     colorbar_figure,
     diverging_rgb,
     montage,
+    number_grid_figure,
+    png_bytes,
     sequential_rgb,
     symmetric_vmax,
     upscale_nearest,
@@ -93,6 +97,14 @@ def test_montage_unsigned_cols_and_bad_shapes(rng: np.random.Generator) -> None:
         montage(maps, scale=0)
 
 
+def test_png_bytes_round_trip() -> None:
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 4, 3)
+    for source in (arr, Image.fromarray(arr)):
+        data = png_bytes(source)
+        assert data.startswith(b"\x89PNG")
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), arr)
+
+
 def test_upscale_nearest_keeps_pixels_crisp() -> None:
     arr = np.array([[[0, 0, 0], [255, 255, 255]]], np.uint8)
     big = upscale_nearest(arr, 3)
@@ -101,6 +113,24 @@ def test_upscale_nearest_keeps_pixels_crisp() -> None:
     np.testing.assert_array_equal(np.asarray(big)[:, 3:], 255)
     with pytest.raises(ValueError, match="factor"):
         upscale_nearest(arr, 0)
+
+
+def test_symmetric_vmax_percentile() -> None:
+    arr = np.concatenate([np.linspace(-1, 1, 999), [100.0]])
+    assert symmetric_vmax(arr) == 100.0
+    assert symmetric_vmax(arr, percentile=99) == pytest.approx(0.99, abs=0.01)
+    sparse = np.zeros(1000)
+    sparse[0] = -3.0
+    assert symmetric_vmax(sparse, percentile=99) == 3.0  # a mostly-zero map still shows its values
+
+
+def test_number_grid_figure() -> None:
+    fig = number_grid_figure(np.arange(12).reshape(3, 4), marks=[(0, 1)], box=(range(0, 2), range(1, 3)), title="t")
+    assert fig.data[0].text[2][3] == "11"
+    assert len(fig.layout.shapes) == 2
+    assert tuple(fig.layout.xaxis.range) == (-0.5, 3.5)
+    with pytest.raises(ValueError, match="2-D"):
+        number_grid_figure(np.zeros(3))
 
 
 def test_colorbar_figure() -> None:

@@ -50,6 +50,15 @@ def _config(**changes) -> TrainConfig:
     return dataclasses.replace(base, **changes)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run several times faster on one thread on a loaded 2-core machine; restore afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def split() -> DataSplit:
     return _toy_split()
