@@ -214,7 +214,8 @@ def _balanced_labels(n: int, num_classes: int, rng: np.random.Generator) -> np.n
 
 _SHAPES_SIZE = 64
 _CHUNK = 512
-_MAX_OFFSET = 10.0  # pixels a shape's centre may move from the image centre (TinyVGG's linear head is not shift-invariant)
+# Pixels a shape's centre may move from the image centre (TinyVGG's linear head is not shift-invariant).
+_MAX_OFFSET = 10.0
 
 
 def make_shapes(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -346,6 +347,7 @@ def _ellipse(cx: float, cy: float, rx: float, ry: float) -> tuple[tuple[float, f
 # Handwriting-like digits as pen strokes in a box x∈[0, 0.7], y∈[0, 1] (y down): per digit, variants
 # of ("s"mooth | "l"ine, points). Drawn with round pens of a few widths, they add the plain "1",
 # open "4", crossed "7" and straight-stemmed "9" of handwriting that printed fonts lack.
+# fmt: off
 _STROKE_DIGITS: dict[int, tuple[tuple[tuple[str, tuple[tuple[float, float], ...]], ...], ...]] = {
     0: ((("s", _ellipse(0.35, 0.5, 0.3, 0.48)),), (("s", _ellipse(0.35, 0.5, 0.22, 0.48)),)),
     1: ((("l", ((0.35, 0.0), (0.35, 1.0))),), (("l", ((0.12, 0.2), (0.4, 0.0), (0.4, 1.0))),)),
@@ -354,37 +356,38 @@ _STROKE_DIGITS: dict[int, tuple[tuple[tuple[str, tuple[tuple[float, float], ...]
                 (0.02, 1.0))), ("l", ((0.02, 1.0), (0.68, 0.98)))),
         (("s", ((0.08, 0.15), (0.35, 0.0), (0.6, 0.18), (0.45, 0.5), (0.05, 0.98), (0.25, 0.85), (0.45, 0.95),
                 (0.7, 0.92))),),
-    ),  # fmt: skip
+    ),
     3: (
         (("s", ((0.05, 0.12), (0.3, 0.0), (0.55, 0.08), (0.58, 0.26), (0.3, 0.46), (0.58, 0.62), (0.62, 0.82),
                 (0.4, 1.0), (0.05, 0.9))),),
         (("l", ((0.05, 0.02), (0.62, 0.02), (0.3, 0.4))),
          ("s", ((0.3, 0.4), (0.58, 0.55), (0.62, 0.8), (0.4, 1.0), (0.05, 0.9)))),
-    ),  # fmt: skip
+    ),
     4: (
         (("l", ((0.5, 1.0), (0.5, 0.0), (0.0, 0.68), (0.7, 0.68))),),
         (("l", ((0.1, 0.0), (0.02, 0.6), (0.7, 0.6))), ("l", ((0.52, 0.25), (0.52, 1.0)))),
-    ),  # fmt: skip
+    ),
     5: (
         (("l", ((0.62, 0.0), (0.12, 0.0), (0.06, 0.44))),
          ("s", ((0.06, 0.44), (0.3, 0.36), (0.55, 0.46), (0.63, 0.7), (0.5, 0.93), (0.25, 1.0), (0.02, 0.9)))),
         (("l", ((0.12, 0.0), (0.06, 0.44))), ("l", ((0.12, 0.0), (0.62, 0.02))),
          ("s", ((0.06, 0.44), (0.4, 0.4), (0.62, 0.68), (0.4, 0.98), (0.02, 0.88)))),
-    ),  # fmt: skip
+    ),
     6: (
         (("s", ((0.55, 0.0), (0.3, 0.18), (0.1, 0.5), (0.06, 0.78), (0.25, 1.0), (0.5, 0.95), (0.6, 0.75),
                 (0.45, 0.55), (0.2, 0.56), (0.07, 0.72))),),
         (("s", ((0.45, 0.0), (0.2, 0.35), (0.12, 0.7))), ("s", _ellipse(0.33, 0.75, 0.23, 0.25))),
-    ),  # fmt: skip
+    ),
     7: ((("l", ((0.0, 0.02), (0.68, 0.0), (0.25, 1.0))),),
-        (("l", ((0.0, 0.02), (0.68, 0.0), (0.3, 1.0))), ("l", ((0.2, 0.5), (0.62, 0.5))))),  # fmt: skip
+        (("l", ((0.0, 0.02), (0.68, 0.0), (0.3, 1.0))), ("l", ((0.2, 0.5), (0.62, 0.5))))),
     8: ((("s", _ellipse(0.35, 0.25, 0.24, 0.24)), ("s", _ellipse(0.35, 0.73, 0.3, 0.27))),
-        (("s", _ellipse(0.38, 0.24, 0.2, 0.24)), ("s", _ellipse(0.32, 0.72, 0.26, 0.28)))),  # fmt: skip
+        (("s", _ellipse(0.38, 0.24, 0.2, 0.24)), ("s", _ellipse(0.32, 0.72, 0.26, 0.28)))),
     9: (
         (("s", _ellipse(0.32, 0.28, 0.27, 0.27)), ("l", ((0.59, 0.28), (0.57, 0.6), (0.52, 1.0)))),
         (("s", _ellipse(0.3, 0.27, 0.26, 0.26)), ("s", ((0.56, 0.3), (0.55, 0.75), (0.35, 1.0), (0.1, 0.95)))),
-    ),  # fmt: skip
+    ),
 }
+# fmt: on
 _PEN_WIDTHS = (6, 9, 12)  # pixels on the 112-pixel drawing canvas
 _PEN_SHARE = 0.4  # fraction of digits drawn with pen strokes rather than fonts
 
@@ -654,7 +657,7 @@ def read_idx(source: str | Path | bytes) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise DataError(f"The IDX file is not valid gzip ({err}): delete it from the cache and download again.") from err
+            raise DataError(f"The IDX file is not valid gzip ({err}): delete it and download again.") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise DataError("This is not an IDX file (bad magic number): delete it from the cache and download again.")
     ndim = raw[3]

@@ -180,6 +180,11 @@ class TrainingJob:
         self._pause.clear()
         self.touch()
 
+    @property
+    def paused(self) -> bool:
+        """True when a pause was asked for (the thread pauses after the current step)."""
+        return self._pause.is_set()
+
     def stop(self) -> None:
         """Ask the run to stop after the current step (also when paused)."""
         self._stop.set()

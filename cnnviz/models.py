@@ -17,10 +17,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import torch
-from cnnviz.datasets import DIGITS_CLASSES, SHAPES_CLASSES, dataset_stats
 from PIL import Image, ImageOps
 from torch import nn
 
+from cnnviz.datasets import DIGITS_CLASSES, SHAPES_CLASSES, dataset_stats
 from cnnviz.errors import CheckpointError, ConfigError
 
 __all__ = [

@@ -46,15 +46,19 @@ class BundleConfig:
     batch_norm: bool = True  # train with batch norm after each conv, folded into the convs before saving
 
 
+# fmt: off
 BUNDLES: dict[str, BundleConfig] = {
-    "tinyvgg": BundleConfig("tinyvgg", "shapes", n_train=12_000, n_val=2_000, seed=0, epochs=12, batch_size=64,
-                            lr=3e-3, weight_decay=1e-4),
-    "lenet5": BundleConfig("lenet5", "digits", n_train=30_000, n_val=3_000, seed=0, epochs=8, batch_size=64,
-                           lr=2e-3, weight_decay=1e-4),
-}  # fmt: skip
+    "tinyvgg": BundleConfig("tinyvgg", "shapes", n_train=10_000, n_val=2_000, seed=0, epochs=8, batch_size=64,
+                            lr=1e-2, weight_decay=1e-4, warmup=0.15),
+    "lenet5": BundleConfig("lenet5", "digits", n_train=30_000, n_val=3_000, seed=0, epochs=6, batch_size=64,
+                           lr=5e-3, weight_decay=1e-4, warmup=0.15),
+}
+# fmt: on
 
 
-def evaluate_accuracy(model: nn.Module, spec: ModelSpec, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
+def evaluate_accuracy(
+    model: nn.Module, spec: ModelSpec, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500
+) -> float:
     """Return the fraction of images (N, C, H, W) in [0, 1] the model classifies as ``y``."""
     was_training = model.training
     model.eval()
@@ -83,7 +87,6 @@ def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None]
         optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=cfg.warmup
     )
     order = torch.Generator().manual_seed(cfg.seed)
-    train_x = normalize(data.train_x, spec)  # (N, C, H, W)
     history = []
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -91,7 +94,7 @@ def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None]
         total_loss = 0.0
         for start in range(0, cfg.n_train, cfg.batch_size):
             idx = perm[start : start + cfg.batch_size]
-            loss = F.cross_entropy(model(train_x[idx]), data.train_y[idx])
+            loss = F.cross_entropy(model(normalize(data.train_x[idx], spec)), data.train_y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -128,7 +131,13 @@ def fold_batch_norm(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def _write_bundle(
-    cfg: BundleConfig, model: nn.Module, out_dir: Path, *, history: list[dict[str, Any]], seconds: float, spec: ModelSpec
+    cfg: BundleConfig,
+    model: nn.Module,
+    out_dir: Path,
+    *,
+    history: list[dict[str, Any]],
+    seconds: float,
+    spec: ModelSpec,
 ) -> dict[str, Any]:
     """Save the state dict and its manifest; return the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +151,13 @@ def _write_bundle(
         "dataset": cfg.dataset,
         "class_names": list(spec.class_names),
         "input": {"in_channels": spec.in_channels, "image_size": spec.image_size, "mean": spec.mean, "std": spec.std},
-        "training": {**asdict(cfg), "optimizer": "AdamW", "schedule": "OneCycleLR", "batch_norm_folded": cfg.batch_norm, "loss": "cross_entropy"},
+        "training": {
+            **asdict(cfg),
+            "optimizer": "AdamW",
+            "schedule": "OneCycleLR",
+            "batch_norm_folded": cfg.batch_norm,
+            "loss": "cross_entropy",
+        },
         "val_accuracy": history[-1]["val_accuracy"],
         "history": history,
         "train_seconds": round(seconds, 1),

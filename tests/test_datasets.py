@@ -258,12 +258,21 @@ def test_load_mnist_like_from_a_local_mirror(tmp_path: Path, monkeypatch: pytest
     source = datasets.RemoteSource(mirrors=(mirror.as_uri() + "/",), files=tuple(files))
     monkeypatch.setitem(REMOTE_SOURCES, "fashion-mnist", source)
     seen: list[tuple[int, int]] = []
-    split = load_dataset("fashion-mnist", n_train=20, n_val=12, seed=0, root=tmp_path / "cache", progress=lambda d, t: seen.append((d, t)))
+    split = load_dataset(
+        "fashion-mnist",
+        n_train=20,
+        n_val=12,
+        seed=0,
+        root=tmp_path / "cache",
+        progress=lambda d, t: seen.append((d, t)),
+    )
     assert split.train_x.shape == (20, 1, 28, 28) and split.val_x.shape == (12, 1, 28, 28)
     assert split.class_names == datasets.FASHION_CLASSES and split.in_channels == 1
     assert seen and seen[-1][0] == seen[-1][1] == sum(size for _, _, size in files)
     # The test split keeps every image, in file order; values are scaled to [0, 1].
-    torch.testing.assert_close(split.val_x[:, 0], torch.from_numpy(arrays["t10k-images-idx3-ubyte.gz"]).float() / 255, rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        split.val_x[:, 0], torch.from_numpy(arrays["t10k-images-idx3-ubyte.gz"]).float() / 255, rtol=0, atol=1e-6
+    )
     torch.testing.assert_close(split.val_y, torch.from_numpy(arrays["t10k-labels-idx1-ubyte.gz"]).long())
     assert (tmp_path / "cache" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").is_file()
     with pytest.raises(ConfigError, match="at most 30"):

@@ -16,7 +16,7 @@ from PIL import Image
 from cnnviz.archives import ArchiveData, load_image_folders
 from cnnviz.datasets import available_datasets
 from cnnviz.jobs import JobSnapshot, TrainingJob
-from cnnviz.models import available_models, get_spec, spec_for_data
+from cnnviz.models import ModelSpec, available_models, get_spec
 from cnnviz.render import montage
 from cnnviz.training import (
     Augmentation,
@@ -33,6 +33,7 @@ from cnnviz.ui.base import t
 
 __all__ = [
     "PRESETS",
+    "add_loaded_model",
     "RunRecord",
     "alive_probe",
     "apply_preset",
@@ -220,12 +221,25 @@ def record_run(job: TrainingJob) -> RunRecord:
     runs.append(record)
     del runs[:-MAX_RUNS]
     if trained is not None:
-        spec = dataclasses.replace(
-            spec_for_data(c.model, data), mean=trained.mean, std=trained.std,
-            description=t("train.spec_description", label=label),
-        )  # fmt: skip
-        st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": spec}
+        st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": _spec(trained, label)}
     return record
+
+
+def add_loaded_model(trained: TrainedModel, file_name: str) -> str:
+    """Offer a model loaded from a .pt file on the Feature-maps page; return its label."""
+    label = t("train.loaded_label", name=file_name)
+    st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": _spec(trained, label)}
+    return label
+
+
+def _spec(trained: TrainedModel, label: str) -> ModelSpec:
+    """The ModelSpec the Feature-maps page needs: the registry's, adapted to what this model was trained on."""
+    return dataclasses.replace(
+        get_spec(trained.config.model), dataset=trained.dataset, in_channels=trained.in_channels,
+        image_size=trained.image_size, class_names=trained.class_names, mean=trained.mean, std=trained.std,
+        weights_file=None, description=t("train.spec_description", label=label),
+        digit_style=trained.dataset in {"digits", "mnist"},
+    )  # fmt: skip
 
 
 def look_inside(label: str) -> None:
