@@ -95,7 +95,7 @@ class RemoteSource:
 
 REMOTE_SOURCES: dict[str, RemoteSource] = {
     "mnist": RemoteSource(
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://yann.lecun.com/exdb/mnist/"),
+        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
         files=(
             ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9_912_422),
             ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28_881),
@@ -169,7 +169,7 @@ def load_dataset(
         val_y=torch.from_numpy(val_y.astype(np.int64)),
         class_names=classes,
         in_channels=len(mean),
-        image_size=train_x.shape[1] if train_x.size else val_x.shape[1],
+        image_size=int(train_x.shape[1]),
         name=key,
         mean=mean,
         std=std,

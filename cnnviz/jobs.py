@@ -193,6 +193,12 @@ class TrainingJob:
         """Record a heartbeat: the page that shows this job is still open."""
         self._last_touch = time.monotonic()
 
+    def release(self) -> None:
+        """Free the data set held by a finished job (the trained model, history and snapshots stay)."""
+        if not self.join(timeout=5.0):  # a finished job's thread ends right after its last state change
+            raise TrainingError("This training is still running: stop it before releasing its data.")
+        self.trainer.release()
+
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; return True if it has ended."""
         if self._thread is None:

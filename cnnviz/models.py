@@ -77,15 +77,13 @@ def _conv_net_output_size(blocks: tuple[ConvBlock, ...], image_size: int) -> int
     """Return the side of the last block's output for a square input of ``image_size``."""
     size = image_size
     for block in blocks:
-        for i, _ in enumerate(block.widths):
-            size = size + 2 * (block.padding if i == 0 else 0) - block.kernel_size + 1
-            if size < 1:
-                break
-        size //= 2
+        for i in range(len(block.widths)):
+            size += 2 * (block.padding if i == 0 else 0) - block.kernel_size + 1  # conv, stride 1
+        size //= 2  # 2×2 max-pool (a size already below 1 stays below 1)
         if size < 1:
             raise ConfigError(
                 f"An input of {image_size}×{image_size} pixels shrinks to nothing inside this network: "
-                "use a larger image_size (at least 28 for LeNet-5 and TinyVGG)."
+                "use a larger image_size (28 or more works for every model)."
             )
     return size
 
@@ -253,14 +251,17 @@ def get_spec(name: str) -> ModelSpec:
 def spec_for_data(name: str, split: Any) -> ModelSpec:
     """Return ``name``'s spec adapted to a DataSplit (channels, size, classes, normalisation), without weights."""
     digit_style = split.name in {"digits", "mnist"}
+    channels = int(split.in_channels)
+    mean = tuple(split.mean) if len(split.mean) == channels else (0.5,) * channels
+    std = tuple(split.std) if len(split.std) == channels else (0.5,) * channels
     return replace(
         get_spec(name),
         dataset=split.name,
-        in_channels=split.in_channels,
-        image_size=split.image_size,
+        in_channels=channels,
+        image_size=int(split.image_size),
         class_names=tuple(split.class_names),
-        mean=tuple(split.mean),
-        std=tuple(split.std),
+        mean=mean,
+        std=std,
         weights_file=None,
         digit_style=digit_style,
     )

@@ -50,7 +50,7 @@ class BundleConfig:
 BUNDLES: dict[str, BundleConfig] = {
     "tinyvgg": BundleConfig("tinyvgg", "shapes", n_train=10_000, n_val=2_000, seed=0, epochs=8, batch_size=64,
                             lr=1e-2, weight_decay=1e-4, warmup=0.15),
-    "lenet5": BundleConfig("lenet5", "digits", n_train=30_000, n_val=3_000, seed=0, epochs=6, batch_size=64,
+    "lenet5": BundleConfig("lenet5", "digits", n_train=20_000, n_val=3_000, seed=0, epochs=3, batch_size=64,
                            lr=5e-3, weight_decay=1e-4, warmup=0.15),
 }
 # fmt: on

@@ -450,8 +450,18 @@ class Trainer:
         """Tell the trainer that ``seconds`` were spent paused, so speeds and times exclude them."""
         self._idle += seconds
 
+    def release(self) -> None:
+        """Drop the data and its device copies (the model and history stay); ``fit`` cannot run again after."""
+        self.data = None if self.data is None else _DataShape(
+            tuple(self.data.class_names), int(self.data.in_channels), int(self.data.image_size),
+            str(getattr(self.data, "name", self.config.dataset)),
+        )  # fmt: skip
+        for name in ("_train_x", "_train_y", "_val_x", "_val_y"):
+            self.__dict__.pop(name, None)
+        self._prepared = False
+
     def trained(self) -> TrainedModel:
-        """Return a CPU copy of the model in eval mode with what is needed to use it."""
+        """Return a CPU copy of the model in eval mode (every parameter requires grad) with what is needed to use it."""
         if self.model is None:
             raise ConfigError("The model has not been built yet: call fit() first.")
         model = _copy_to_cpu(self.model)
@@ -858,7 +868,7 @@ def _first_conv(model: nn.Module) -> nn.Conv2d | None:
 def _copy_to_cpu(model: nn.Module) -> nn.Module:
     clone = copy.deepcopy(model).to("cpu").eval()
     for p in clone.parameters():
-        p.requires_grad_(False)
+        p.requires_grad_(True)  # unfrozen, so gradient tools (Grad-CAM, saliency) work on the copy
     return clone
 
 
@@ -900,7 +910,8 @@ def load_trained(source: bytes | BinaryIO) -> TrainedModel:
         )
     try:
         config = config_from_dict(payload["config"])
-        data = _DataShape(tuple(payload["class_names"]), int(payload["in_channels"]), int(payload["image_size"]))
+        data = _DataShape(tuple(payload["class_names"]), int(payload["in_channels"]), int(payload["image_size"]),
+                          str(payload.get("dataset", "")))  # fmt: skip
         model = _build_model(replace(config, transfer=False), data)
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ConfigError, RuntimeError) as err:
@@ -916,3 +927,4 @@ class _DataShape:
     class_names: tuple[str, ...]
     in_channels: int
     image_size: int
+    name: str = ""

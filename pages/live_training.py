@@ -78,7 +78,7 @@ def live_panel() -> None:
         st.warning(snap.message, icon="⚠️")
     elif snap.message:
         st.info(snap.message)
-    earlier = [r for r in runs if r.snapshot is not snap] if st.toggle(t("train.compare"), key="train_compare") else []
+    earlier = [r for r in runs if r.job_id != id(job)] if st.toggle(t("train.compare"), key="train_compare") else []
     epoch = snap.snapshots[-1].epoch if snap.snapshots else 0
     if snap.done and len(snap.snapshots) > 1:
         epoch = st.slider(t("train.replay"), 0, snap.snapshots[-1].epoch, epoch, key="train_replay")

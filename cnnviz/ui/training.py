@@ -193,6 +193,7 @@ def alive_probe() -> Callable[[], bool] | None:
 @dataclass(frozen=True)
 class RunRecord:
     label: str  # shown in legends and on the Feature-maps page
+    job_id: int  # id() of the TrainingJob it came from
     snapshot: JobSnapshot  # the final progress (epochs, steps, filter snapshots)
     trained: TrainedModel | None
     checkpoint: bytes | None  # the .pt download
@@ -214,12 +215,14 @@ def record_run(job: TrainingJob) -> RunRecord:
     if data is not None and history.misclassified:
         idx = list(history.misclassified[:24])
         images = (data.val_x[idx].clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy()  # (n, H, W, C)
+        images = images[..., 0] if images.shape[-1] == 1 else images  # grayscale as (n, H, W)
         truth = data.val_y[idx].tolist()
         mistakes = tuple(zip(list(images), truth, history.misclassified_pred[:24], strict=True))
-    record = RunRecord(label, snap, trained, save_trained(trained) if trained else None, history.confusion,
+    record = RunRecord(label, id(job), snap, trained, save_trained(trained) if trained else None, history.confusion,
                        tuple(history.class_names), mistakes)  # fmt: skip
     runs.append(record)
     del runs[:-MAX_RUNS]
+    job.release()  # the data set (tens of MB) is not needed any more
     if trained is not None:
         st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": _spec(trained, label)}
     return record
