@@ -13,6 +13,7 @@ import io
 import os
 import pickle
 import tarfile
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -257,6 +258,7 @@ def _shape_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "gradient": rng.uniform(-0.25, 0.25, n),
         "gradient_angle": rng.uniform(0.0, 2 * np.pi, n),
         "noise": rng.uniform(0.0, 0.06, n),
+        "form": rng.uniform(0.0, 1.0, n),  # per-class shape variation: arm width, ring thickness, star depth
     }
     return {k: v.astype(np.float32) for k, v in params.items()}
 
@@ -296,6 +298,7 @@ def _shape_alpha(cls: str, u: np.ndarray, v: np.ndarray, p: dict[str, np.ndarray
         b = _coverage((sv - 0.25) * period)
         return a * (1 - b) + (1 - a) * b  # soft XOR: a checkerboard
     un, vn = u / r, v / r  # unit-radius coordinates
+    form = p["form"][:, None, None]
     rho = np.sqrt(un * un + vn * vn)
     if cls == "circle":
         d = rho - 1.0
@@ -307,14 +310,16 @@ def _shape_alpha(cls: str, u: np.ndarray, v: np.ndarray, p: dict[str, np.ndarray
     elif cls == "star":
         phi = np.arctan2(vn, un)
         wave = np.abs(2.0 * np.mod(phi * 5 / (2 * np.pi), 1.0) - 1.0)  # 1 at the 5 tips, 0 between
-        d = (rho - (0.42 + 0.63 * wave)) * 0.8
+        inner = 0.35 + 0.15 * form  # inner radius of the star, relative to its tips at 1.05
+        d = (rho - (inner + (1.05 - inner) * wave)) * 0.8
     elif cls == "cross":
-        arm = 0.3
+        arm = 0.18 + 0.17 * form  # half-width of each bar
         horizontal = np.maximum(np.abs(un) - 1.0, np.abs(vn) - arm)
         vertical = np.maximum(np.abs(un) - arm, np.abs(vn) - 1.0)
         d = np.minimum(horizontal, vertical)
     elif cls == "ring":
-        d = np.abs(rho - 0.75) - 0.25
+        half = 0.15 + 0.15 * form  # half the ring's thickness
+        d = np.abs(rho - (1.0 - half)) - half
     else:  # pragma: no cover - SHAPES_CLASSES and this function are kept in step
         raise DataError(f"No drawing rule for shape class {cls!r}.")
     return _coverage(d * r)
@@ -583,7 +588,7 @@ def download(
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    part = dest.with_name(f"{dest.name}.{os.getpid()}-{threading.get_ident()}.part")  # one per concurrent download
     digest = hashlib.md5(usedforsecurity=False)
     try:
         with opener(url, timeout=timeout) as response, part.open("wb") as out:

@@ -75,12 +75,28 @@ def evaluate_accuracy(
 
 def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Train one model as ``cfg`` says, write <model>.pt and <model>.json to ``out_dir``, return the manifest."""
-    torch.manual_seed(cfg.seed)
-    torch.use_deterministic_algorithms(True)
     started = time.perf_counter()
-    data = load_dataset(cfg.dataset, n_train=cfg.n_train, n_val=cfg.n_val, seed=cfg.seed)
-    spec = get_spec(cfg.model)
-    model = build(cfg.model, batch_norm=cfg.batch_norm)
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        torch.manual_seed(cfg.seed)
+        data = load_dataset(cfg.dataset, n_train=cfg.n_train, n_val=cfg.n_val, seed=cfg.seed)
+        spec = get_spec(cfg.model)
+        model = build(cfg.model, batch_norm=cfg.batch_norm)
+        history = _fit(model, data, spec, cfg, log)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+    if cfg.batch_norm:  # the bundled file is the plain architecture: fold each batch norm into its conv
+        plain = build(cfg.model)
+        plain.load_state_dict(fold_batch_norm(model.eval()))
+        model = plain.eval()
+        history[-1]["val_accuracy"] = evaluate_accuracy(model, spec, data.val_x, data.val_y)
+    seconds = time.perf_counter() - started
+    return _write_bundle(cfg, model, out_dir, history=history, seconds=seconds, spec=spec)
+
+
+def _fit(model: nn.Module, data: Any, spec: ModelSpec, cfg: BundleConfig, log: Callable[[str], None]) -> list[dict]:
+    """Run the seeded AdamW + one-cycle training loop; return one record per epoch."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = -(-cfg.n_train // cfg.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -103,13 +119,7 @@ def train_bundle(cfg: BundleConfig, out_dir: Path, *, log: Callable[[str], None]
         val_acc = evaluate_accuracy(model, spec, data.val_x, data.val_y)
         history.append({"epoch": epoch, "train_loss": round(total_loss / cfg.n_train, 5), "val_accuracy": val_acc})
         log(f"{cfg.model} epoch {epoch}/{cfg.epochs}: loss {total_loss / cfg.n_train:.4f}, val acc {val_acc:.4f}")
-    if cfg.batch_norm:  # the bundled file is the plain architecture: fold each batch norm into its conv
-        plain = build(cfg.model)
-        plain.load_state_dict(fold_batch_norm(model.eval()))
-        model = plain.eval()
-        history[-1]["val_accuracy"] = evaluate_accuracy(model, spec, data.val_x, data.val_y)
-    seconds = time.perf_counter() - started
-    return _write_bundle(cfg, model, out_dir, history=history, seconds=seconds, spec=spec)
+    return history
 
 
 def fold_batch_norm(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -55,6 +55,7 @@ __all__ = [
 
 CHECKPOINT_FORMAT = "cnnviz-trained-1"
 _GLOBAL_RNG_LOCK = threading.Lock()  # two jobs building models at once must not interleave seeding and drawing
+EXPLODED_LOSS_FACTOR = 100.0  # a loss above this × ln(classes) (chance level) counts as diverged
 MAX_MISCLASSIFIED = 64  # misclassified validation images kept for the page, most confident first
 
 
@@ -432,6 +433,7 @@ class Trainer:
         self.std: tuple[float, ...] = ()
         self._prepared = False
         self._idle = 0.0  # seconds spent paused inside callbacks, excluded from speeds
+        self._bad_loss = math.nan  # the loss that ended a diverged run
         self._stop_status = RunStatus.STOPPED
 
     # -- public helpers -------------------------------------------------------------------------
@@ -523,8 +525,8 @@ class Trainer:
         """Train for ``config.epochs`` epochs (or until a callback stops) and return the history.
 
         Plain functions in ``callbacks`` are called as ``fn(trainer, epoch_stats)`` after each epoch.
-        A NaN or infinite loss ends the run with status DIVERGED, a message saying what to try, and the
-        model restored to the last epoch with finite losses.
+        A NaN or infinite loss, or one 100× above chance level, ends the run with status DIVERGED, a
+        message saying what to try, and the model restored to the last epoch with finite losses.
         """
         self.prepare()
         cbs = _as_callbacks(callbacks)
@@ -563,6 +565,7 @@ class Trainer:
         train_seconds = time.perf_counter() - start - (self._idle - idle0)
         val_loss, val_acc = self._evaluate()
         if not math.isfinite(val_loss):
+            self._bad_loss = val_loss
             return None
         seconds = time.perf_counter() - start - (self._idle - idle0)
         lr = self._optimizer.param_groups[0]["lr"]
@@ -591,7 +594,7 @@ class Trainer:
             if sync_norm is not None:  # read back to the host: the only per-window sync
                 grad_norm = sync_norm
                 loss_v, acc_v = win_loss.item() / win_count, win_correct.item() / win_count
-                if not math.isfinite(loss_v):
+                if self._exploded(loss_v):
                     return None
                 elapsed = time.perf_counter() - win_start - (self._idle - win_idle)
                 lr = self._optimizer.param_groups[0]["lr"]
@@ -608,9 +611,17 @@ class Trainer:
         if ep_count == 0:
             return 0.0, 0.0, 0, grad_norm
         loss_v = ep_loss.item() / ep_count
-        if not math.isfinite(loss_v):
+        if self._exploded(loss_v):
             return None
         return loss_v, ep_correct.item() / ep_count, ep_count, grad_norm
+
+    def _exploded(self, loss: float) -> bool:
+        """True for a NaN/inf loss or one far above chance level (weights blown up); remembers the value."""
+        limit = EXPLODED_LOSS_FACTOR * math.log(max(len(self.history.class_names), 2))
+        if math.isfinite(loss) and loss <= limit:
+            return False
+        self._bad_loss = loss
+        return True
 
     def _step(self, idx: torch.Tensor, sync: bool) -> tuple[torch.Tensor, torch.Tensor, float | None]:
         """One optimizer step on the images at ``idx``; returns loss, correct count, grad norm if ``sync``."""
@@ -682,8 +693,10 @@ class Trainer:
         kept = f"the weights of epoch {good} were kept" if good else "the initial weights were kept"
         lr = self.config.learning_rate
         self.history.status = RunStatus.DIVERGED
+        bad = self._bad_loss
+        what = f"exploded to {bad:.3g}" if math.isfinite(bad) else "became NaN or infinite"
         self.history.message = (
-            f"Training diverged in epoch {epoch}: the loss became NaN or infinite with learning rate {lr:g}; "
+            f"Training diverged in epoch {epoch}: the loss {what} with learning rate {lr:g}; "
             f"{kept}. Try a learning rate about 10× smaller (e.g. {lr / 10:g}), batch norm, or the Adam optimizer."
         )
 

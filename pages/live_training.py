@@ -48,6 +48,10 @@ def live_panel() -> None:
     if st.session_state.pop("train_started", False):
         st.rerun()  # a full run, so this fragment starts ticking
     snap = job.snapshot() if job else None
+    if snap is not None and snap.done and st.session_state.get("train_recorded") != id(job):
+        ui.record_run(job)
+        st.session_state["train_recorded"] = id(job)
+        st.rerun()  # a full run: results below, and this fragment stops ticking
     left, mid, right = st.columns([1, 1, 4])
     if snap is None or snap.done:
         left.button(t("train.start"), type="primary", key="train_start", disabled=not ready, args=(config, archive),
@@ -64,13 +68,10 @@ def live_panel() -> None:
     if snap is None:
         st.info(t("train.idle"))
         return
-    if snap.done and st.session_state.get("train_recorded") != id(job):
-        ui.record_run(job)
-        st.session_state["train_recorded"] = id(job)
-        st.rerun()
     right.markdown(t("train.status", state=t(f"train.state.{snap.state.value}"), device=snap.device))
     eta = t("train.eta", s=round(snap.eta_s)) if snap.eta_s is not None else ""
-    st.progress(snap.progress, text=t("train.progress", epoch=snap.epoch, epochs=snap.epochs,
+    current = snap.epoch if snap.done else min(snap.epoch + 1, snap.epochs)
+    st.progress(snap.progress, text=t("train.progress", epoch=current, epochs=snap.epochs,
                                       speed=round(snap.samples_per_s), eta=eta))  # fmt: skip
     if snap.state is JobState.FAILED:
         st.error(snap.message, icon="⚠️")

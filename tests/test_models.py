@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import pickle
 from pathlib import Path
@@ -135,7 +136,7 @@ def test_garbage_and_malicious_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"this is not a checkpoint")
     with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
         build("tinyvgg", weights=tmp_path / "junk.pt")
-    (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Exploit()))
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Exploit(), protocol=2))
     with pytest.raises(CheckpointError):
         load_checkpoint(build("tinyvgg"), tmp_path / "evil.pt")
     torch.save({"state_dict": _Exploit()}, tmp_path / "evil2.pt")
@@ -219,3 +220,21 @@ def test_fold_batch_norm_keeps_the_function() -> None:
     plain.load_state_dict(fold_batch_norm(trained))
     x = torch.randn(3, 3, 64, 64)
     torch.testing.assert_close(plain.eval()(x), trained(x), rtol=1e-4, atol=1e-4)
+
+
+def test_train_bundled_is_deterministic_and_writes_a_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from cnnviz import train_bundled
+
+    tiny = replace(train_bundled.BUNDLES["lenet5"], n_train=48, n_val=16, epochs=1, batch_size=16)
+    monkeypatch.setitem(train_bundled.BUNDLES, "lenet5", tiny)
+    assert train_bundled.main(["--model", "lenet5", "--out", str(tmp_path / "a")]) == 0
+    again = train_bundled.train_bundle(tiny, tmp_path / "b")
+    first = json.loads((tmp_path / "a" / "lenet5.json").read_text(encoding="utf-8"))
+    assert first["sha256"] == again["sha256"] == hashlib.sha256((tmp_path / "b" / "lenet5.pt").read_bytes()).hexdigest()
+    assert first["history"] == again["history"]
+    for key in ("dataset", "val_accuracy", "command", "torch_version", "date", "training", "train_seconds"):
+        assert key in first
+    assert first["training"]["n_train"] == 48 and first["training"]["optimizer"] == "AdamW"
+    build("lenet5", weights=tmp_path / "a" / "lenet5.pt")  # the folded file loads into the plain architecture

@@ -194,3 +194,14 @@ def test_look_inside_opens_feature_maps_with_the_model_and_the_download_loads_ba
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == translate("fmaps.title", "en")
     assert at.session_state["fmaps_model"] == "session:" + label
+
+
+def test_settings_survive_a_visit_to_another_page(apps) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    apps.append(at)
+    at.switch_page("pages/live_training.py").run()
+    at.number_input(key="train_n_train").set_value(123).run()
+    at.switch_page("pages/pooling.py").run()
+    at.switch_page("pages/live_training.py").run()
+    assert not at.exception
+    assert at.number_input(key="train_n_train").value == 123

@@ -157,6 +157,12 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_weights(split: Da
     assert history.confusion is not None  # the kept model is still evaluated
 
 
+def test_an_exploding_but_finite_loss_also_counts_as_diverged(split: DataSplit) -> None:
+    history = Trainer(_config(optimizer="sgd", learning_rate=10.0), data=split).fit()
+    assert history.status is RunStatus.DIVERGED
+    assert "exploded to" in history.message
+
+
 def test_huge_learning_rate_diverges_in_the_first_epoch(split: DataSplit) -> None:
     history = Trainer(_config(optimizer="sgd", learning_rate=1e6), data=split).fit()
     assert history.status is RunStatus.DIVERGED

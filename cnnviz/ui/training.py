@@ -90,9 +90,18 @@ def apply_preset() -> None:
         st.session_state[f"train_{name}"] = value
 
 
+SAVED_KEY = "train_form"  # a plain copy of the form: Streamlit drops widget state when the user visits another page
+
+
 def _init_widgets() -> None:
-    for name, value in _BASE.items():
-        st.session_state.setdefault(f"train_{name}", value)
+    saved = st.session_state.get(SAVED_KEY, {})
+    for name, value in (_BASE | {"own": False, "transfer": False, "preset": "baseline"}).items():
+        st.session_state.setdefault(f"train_{name}", saved.get(name, value))
+
+
+def _save_widgets() -> None:
+    names = [*_BASE, "own", "transfer", "preset"]
+    st.session_state[SAVED_KEY] = {name: st.session_state[f"train_{name}"] for name in names}
 
 
 def config_form() -> tuple[TrainConfig, bool]:
@@ -140,6 +149,7 @@ def config_form() -> tuple[TrainConfig, bool]:
         st.slider(t("train.rotation"), 0, 45, key="train_rotation")
         st.slider(t("train.jitter"), 0.0, 0.5, step=0.05, key="train_jitter")
         st.number_input(t("train.patience"), 0, 50, key="train_patience", help=t("train.patience_help"))
+    _save_widgets()
     return _config_from_widgets(), own
 
 
@@ -261,7 +271,8 @@ def curves_figure(snap: JobSnapshot, runs: list[RunRecord], *, metric: str, mark
     steps = snap.step_stats
     if steps:
         y = [s.loss if metric == "loss" else s.accuracy for s in steps]
-        fig.add_scatter(x=[s.step / per_epoch for s in steps], y=y, name=t("train.curve_train"), mode="lines")
+        mode = "lines" if len(steps) > 20 else "lines+markers"
+        fig.add_scatter(x=[s.step / per_epoch for s in steps], y=y, name=t("train.curve_train"), mode=mode)
     _add_epochs(fig, snap.epoch_stats, metric, t("train.curve_val"), dash=None)
     for run in runs:
         _add_epochs(fig, run.snapshot.epoch_stats, metric, t("train.curve_val_of", label=run.label), dash="dash")
@@ -293,7 +304,7 @@ def confusion_figure(confusion: np.ndarray, class_names: tuple[str, ...]) -> go.
     return fig
 
 
-def filters_image(filters: np.ndarray, *, scale: int = 10) -> Image.Image:
+def filters_image(filters: np.ndarray, *, scale: int = 16) -> Image.Image:
     """First-layer filters (C_out, C_in, k, k) as colour patches (RGB input) or a signed montage (gray)."""
     if filters.shape[1] != 3:
         return montage(filters[:, 0], scale=scale, pad=2)
