@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 import torch
 
 from cnnviz import features
-from cnnviz.models import preprocess
 from cnnviz.render import colorbar_figure, symmetric_vmax
-from cnnviz.ui import bootstrap, image_input, show_error, t
+from cnnviz.ui import bootstrap, show_error, t
 from cnnviz.ui import fmaps as ui
 
 bootstrap()
@@ -21,9 +19,9 @@ spec = loaded.spec
 st.caption(spec.description)
 if loaded.note:
     st.warning(loaded.note, icon="ℹ️")
-picture, picture_name = image_input("fmaps", mode="RGB" if spec.in_channels == 3 else "L")
 try:
-    x = preprocess(spec, picture).numpy()  # (1, C, H, W)
+    chosen = ui.choose_input("fmaps", spec)
+    x = chosen.x  # (1, C, H, W)
     result = ui.analyse(loaded.key, loaded.model, x)
     predictions = features.top_k_predictions(result.logits, spec.class_names, k=min(5, len(spec.class_names)))
 except ValueError as err:
@@ -34,24 +32,27 @@ scale = max(1, 256 // spec.image_size)
 col_in, col_pred = st.columns([1, 2])
 with col_in:
     st.subheader(t("fmaps.input_header"))
-    st.image(ui.upscale(seen, scale), caption=picture_name)
-    mean, std = (", ".join(f"{v:.3f}" for v in values) for values in (spec.mean, spec.std))
-    st.caption(t("fmaps.input_caption", size=spec.image_size, mean=mean, std=std))
+    st.image(ui.upscale(seen, scale), caption=chosen.name)
+    st.caption(chosen.how)
 with col_pred:
     st.subheader(t("fmaps.pred_header"))
-    bars = go.Bar(x=[p.probability for p in predictions][::-1], y=[p.label for p in predictions][::-1], orientation="h")
-    fig = go.Figure(bars).update_layout(
-        title=t("fmaps.pred_title", k=len(predictions)), xaxis_title=t("fmaps.pred_axis"), height=300
-    )
-    st.plotly_chart(fig.update_xaxes(range=[0, 1]), key="fmaps_pred_chart")
+    st.plotly_chart(ui.prediction_chart(predictions), key="fmaps_pred_chart")
+    top = predictions[0]
+    if chosen.truth is None:
+        st.caption(t("fmaps.verdict_photo", label=top.label, p=top.probability, n=len(spec.class_names)))
+    elif top.index == chosen.truth:
+        st.success(t("fmaps.verdict_right", label=top.label, p=top.probability), icon="✅")
+    else:
+        truth = spec.class_names[chosen.truth]
+        st.warning(t("fmaps.verdict_wrong", label=top.label, p=top.probability, truth=truth), icon="❌")
 
 st.header(t("fmaps.layers_header"))
 st.caption(t("fmaps.layers_help"))
-columns = st.columns(3)
-for i, (name, maps) in enumerate(result.maps.items()):
-    c, h, w = maps.shape
-    caption = t("fmaps.layer_caption", layer=name, c=c, h=h, w=w, lo=float(maps.min()), hi=float(maps.max()))
-    columns[i % 3].image(result.grids[name], caption=caption)
+for row in ui.layer_rows(list(result.maps)):
+    for column, name in zip(st.columns(len(row)), row, strict=True):
+        c, h, w = result.maps[name].shape
+        lo, hi = float(result.maps[name].min()), float(result.maps[name].max())
+        column.image(result.grids[name], caption=t("fmaps.layer_caption", layer=name, c=c, h=h, w=w, lo=lo, hi=hi))
 
 st.header(t("fmaps.closer_header"))
 col_layer, col_channel = st.columns(2)
@@ -76,7 +77,7 @@ with col_map:
             ui.colour_map(one, vmax), features.Box(row, col, row + 1, col + 1), scale=map_scale, outside=True
         )
     )
-    st.plotly_chart(colorbar_figure(-vmax, vmax, signed=True), key="fmaps_colorbar")
+    st.plotly_chart(colorbar_figure(-vmax, vmax, signed=True, height=110), key="fmaps_colorbar")
     st.caption(t("fmaps.enlarged_caption", layer=layer, channel=channel, lo=float(one.min()), hi=float(one.max())))
 with col_field:
     st.image(ui.box_on_image(seen, field.box, scale=scale))
@@ -109,14 +110,11 @@ if conv is not None and len(result.filters[conv]) == len(maps):
 
 st.header(t("fmaps.cam_header"))
 st.caption(t("fmaps.cam_help"))
-choices = [None, *range(len(spec.class_names))]
-label_of = {i: name for i, name in enumerate(spec.class_names)}
-target = st.selectbox(
-    t("fmaps.cam_class"),
-    choices,
-    format_func=lambda c: t("fmaps.cam_predicted", label=predictions[0].label) if c is None else label_of[c],
-    key="fmaps_cam_class",
-)
+choices = [-1, *range(len(spec.class_names))]  # -1: whatever the model predicts
+label_of = {-1: t("fmaps.cam_top"), **dict(enumerate(spec.class_names))}
+choice = st.selectbox(t("fmaps.cam_class"), choices, format_func=label_of.get, key=f"fmaps_cam_class_{loaded.key}")
+target = None if choice == -1 else choice
+st.caption(t("fmaps.cam_showing", label=predictions[0].label if target is None else spec.class_names[target]))
 try:
     cams = ui.grad_cams(loaded.key, loaded.model, x, target)
     saliency = features.saliency(loaded.model, torch.from_numpy(x), target=target)

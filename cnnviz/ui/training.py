@@ -57,19 +57,17 @@ FMAPS_SESSION_PREFIX = "session:"
 # Presets that tell a story: values of the form's widgets (keys without the "train_" prefix).
 _BASE: dict[str, Any] = {
     "model": "tinyvgg", "dataset": "shapes", "n_train": 2000, "n_val": 400, "epochs": 6, "batch_size": 64,
-    "optimizer": OptimizerName.ADAM, "lr": 3e-3, "schedule": Schedule.ONE_CYCLE, "momentum": 0.9,
-    "weight_decay": 0.0, "init": InitName.DEFAULT, "batch_norm": False, "dropout": 0.0, "flip": False,
+    "optimizer": OptimizerName.ADAMW, "lr": 1e-2, "schedule": Schedule.ONE_CYCLE, "momentum": 0.9,
+    "weight_decay": 1e-4, "init": InitName.DEFAULT, "batch_norm": True, "dropout": 0.0, "flip": False,
     "crop": False, "rotation": 0, "jitter": 0.0, "patience": 0, "precision": Precision.FP32, "seed": 0,
 }  # fmt: skip
+_PLAIN = _BASE | {"optimizer": OptimizerName.ADAM, "lr": 3e-3, "weight_decay": 0.0, "batch_norm": False}
+_SMALL = _PLAIN | {"n_train": 160, "epochs": 40, "batch_size": 16, "schedule": Schedule.CONSTANT}
 PRESETS: dict[str, dict[str, Any]] = {
-    "baseline": _BASE,
-    "overfitting": _BASE | {"n_train": 160, "epochs": 40, "batch_size": 16, "schedule": Schedule.CONSTANT},
-    "regularised": _BASE
+    "baseline": _BASE,  # about 30 s on 2 idle CPU cores, ~60 % validation accuracy
+    "overfitting": _SMALL,
+    "regularised": _SMALL
     | {
-        "n_train": 160,
-        "epochs": 40,
-        "batch_size": 16,
-        "schedule": Schedule.CONSTANT,
         "optimizer": OptimizerName.ADAMW,
         "weight_decay": 0.05,
         "dropout": 0.3,
@@ -78,9 +76,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "rotation": 15,
         "jitter": 0.2,
     },  # fmt: skip
-    "high_lr": _BASE | {"optimizer": OptimizerName.SGD, "lr": 10.0, "schedule": Schedule.CONSTANT},
-    "batch_8": _BASE | {"batch_size": 8, "epochs": 3, "schedule": Schedule.CONSTANT, "lr": 1e-3},
-    "batch_256": _BASE | {"batch_size": 256, "epochs": 3, "schedule": Schedule.CONSTANT, "lr": 1e-3},
+    "high_lr": _PLAIN | {"optimizer": OptimizerName.SGD, "lr": 10.0, "schedule": Schedule.CONSTANT},
+    "batch_8": _PLAIN | {"batch_size": 8, "epochs": 3, "schedule": Schedule.CONSTANT, "lr": 1e-3},
+    "batch_256": _PLAIN | {"batch_size": 256, "epochs": 3, "schedule": Schedule.CONSTANT, "lr": 1e-3},
 }
 
 
