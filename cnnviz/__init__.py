@@ -14,6 +14,7 @@ from cnnviz import (
     datasets,
     device,
     errors,
+    examples,
     features,
     i18n,
     images,
@@ -31,6 +32,7 @@ from cnnviz.conv_diagram import *  # noqa: F403
 from cnnviz.datasets import *  # noqa: F403
 from cnnviz.device import *  # noqa: F403
 from cnnviz.errors import *  # noqa: F403
+from cnnviz.examples import *  # noqa: F403
 from cnnviz.features import *  # noqa: F403
 from cnnviz.i18n import *  # noqa: F403
 from cnnviz.images import *  # noqa: F403
@@ -46,6 +48,6 @@ __version__ = "0.1.0"
 
 _MODULES = (
     errors, device, i18n, arithmetic, scratch, conv_diagram, images, render, kernels, pooling,
-    datasets, models, features, training, jobs, archives,
+    datasets, examples, models, features, training, jobs, archives,
 )
 __all__ = [name for module in _MODULES for name in module.__all__]
