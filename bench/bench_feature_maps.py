@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import sys
 import time
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # no 'No runtime found' warnings outside a server
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnnviz import features  # noqa: E402

@@ -152,3 +152,27 @@ def test_sample_photo_bytes_are_an_image() -> None:
 
     data = next(iter(list_samples().values())).read_bytes()
     assert Image.open(io.BytesIO(data)).size[0] > 0
+
+
+def _set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_settled(page)
+
+
+def test_train_pause_resume_and_finish_in_the_browser(server: str, context) -> None:
+    """A learner's run: small settings, Start, Pause, Resume, watch it finish with a confusion matrix."""
+    page, console = _open(context, f"{server}/live_training")
+    _set_number(page, "Training images", 256)
+    _set_number(page, "Validation images", 128)
+    _set_number(page, "Epochs", 3)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Pause").click(timeout=120_000)
+    page.get_by_role("button", name="Resume").click(timeout=60_000)
+    page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
+    page.wait_for_selector("text=Look inside this model (Feature maps)")
+    full_screenshot(page, SHOTS / "live_training-finished.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
