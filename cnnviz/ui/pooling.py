@@ -1,0 +1,130 @@
+"""Pooling page widgets: source and pooling settings, the pooled images, and pooling by hand on a grid."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from cnnviz.arithmetic import pool_output_formula
+from cnnviz.kernels import available_kernels
+from cnnviz.pooling import PoolCell, PoolConfig, PoolKind, PoolResult, grid_cells
+from cnnviz.render import number_grid_figure, symmetric_vmax, upscale_nearest
+from cnnviz.ui.arith import caption_size_formulas
+from cnnviz.ui.base import t
+from cnnviz.ui.filters import kernel_label, signed_image
+
+__all__ = ["choose_source", "grid_size", "pool_settings", "show_grid", "show_pooled", "show_shapes"]
+
+
+def choose_source() -> str | None:
+    """Pool the photo or one filtered map of it; return the filter's kernel name, or None for the photo."""
+    source = st.radio(
+        t("pool.source"),
+        ["image", "filtered"],
+        format_func=lambda s: t(f"pool.source.{s}"),
+        horizontal=True,
+        key="pool_source",
+    )
+    if source != "filtered":
+        return None
+    return st.selectbox(
+        t("pool.filter_kernel"),
+        available_kernels(),
+        index=available_kernels().index("sobel_x"),
+        format_func=kernel_label,
+        key="pool_kernel_name",
+    )
+
+
+def pool_settings() -> PoolConfig:
+    """Kind, kernel, stride, padding and ceil-mode widgets in one row; return the pooling config."""
+    cols = st.columns(5)
+    kind = PoolKind(
+        cols[0].radio(
+            t("pool.kind"), [k.value for k in PoolKind], format_func=lambda k: t(f"pool.kind.{k}"), key="pool_kind"
+        )
+    )
+    kernel_size = cols[1].slider(t("pool.kernel"), 1, 6, 2, key="pool_kernel")
+    stride = cols[2].slider(t("pool.stride"), 1, 6, 2, help=t("pool.stride_help"), key="pool_stride")
+    padding = cols[3].slider(t("pool.padding"), 0, 3, 0, help=t("pool.padding_help"), key="pool_padding")
+    ceil_mode = cols[4].toggle(t("pool.ceil_mode"), key="pool_ceil")
+    return PoolConfig(kind, kernel_size, stride, padding, ceil_mode)
+
+
+def show_shapes(result: PoolResult) -> None:
+    """Input and output shapes, the fact that channels stay, and the size formulas of both dimensions."""
+    (c, h, w), (_, out_h, out_w) = result.input.shape, result.output.shape
+    st.info(t("pool.shapes", c=c, h=h, w=w, oh=out_h, ow=out_w, ratio=(h * w) / (out_h * out_w)))
+    st.success(t("pool.fact", c=c))
+    cfg = result.config
+    window = (cfg.kernel_size, cfg.stride, cfg.padding, 1, cfg.ceil_mode)  # kernel, stride, padding, dilation, ceil
+    caption_size_formulas("pool", pool_output_formula(h, *window), pool_output_formula(w, *window))
+
+
+def _to_image(chw: np.ndarray, vmax: float | None) -> Image.Image:
+    """A photo's channels as RGB, or (with vmax) a feature map in the diverging colours on the scale ±vmax."""
+    if vmax is not None:
+        return signed_image(chw[0], vmax)
+    return Image.fromarray(np.rint(np.clip(chw, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0))
+
+
+def show_pooled(result: PoolResult, *, signed: bool) -> None:
+    """Input, output and the output enlarged back to the input's size, side by side."""
+    (_, h, w), (_, out_h, out_w) = result.input.shape, result.output.shape
+    vmax = symmetric_vmax(result.input, percentile=99.5) if signed else None  # the input's scale for both
+    pooled = _to_image(result.output, vmax)
+    left, mid, right = st.columns(3)
+    left.image(_to_image(result.input, vmax), caption=t("pool.input", w=w, h=h), width=w)
+    mid.image(pooled, caption=t("pool.output", w=out_w, h=out_h), width=out_w)
+    factor = max(1, round(w / out_w))
+    right.image(upscale_nearest(pooled, factor), caption=t("pool.enlarged"), width=min(w, out_w * factor))
+    if vmax is not None:
+        st.caption(t("pool.scale_note", vmax=f"{vmax:.3g}"))
+
+
+def grid_size() -> int:
+    """The by-hand section's header and grid-size slider; return the number of cells a side."""
+    st.subheader(t("pool.grid_header"))
+    n = st.slider(t("pool.grid_size"), 4, 12, 8, key="pool_grid_size")
+    st.caption(t("pool.grid_caption", n=n))
+    return n
+
+
+def show_grid(grid: np.ndarray, small: PoolResult) -> None:
+    """Input and pooled grids with their numbers; one chosen output cell and its window explained."""
+    cells = grid_cells(small)
+    labels = [f"({cell.out_row}, {cell.out_col})" for cell in cells]
+    pick = st.selectbox(
+        t("pool.grid_cell"), range(len(cells)), format_func=labels.__getitem__, key=f"pool_cell_{len(cells)}"
+    )
+    cell = cells[pick]
+    is_max = small.config.kind == PoolKind.MAX
+    marks = [other.winner for other in cells if other.winner is not None]
+    gl, gr = st.columns([3, 2])
+    gl.plotly_chart(
+        number_grid_figure(grid, marks=marks, box=(cell.rows, cell.cols), title=t("pool.grid_input")),
+        key="pool_grid_in",
+        width="content",
+    )
+    gr.plotly_chart(
+        number_grid_figure(
+            small.output[0],
+            marks=[(cell.out_row, cell.out_col)],
+            title=t("pool.grid_output"),
+            fmt=".0f" if is_max else ".1f",
+        ),
+        key="pool_grid_out",
+        width="content",
+    )
+    st.markdown(_cell_text(cell, is_max=is_max))
+
+
+def _cell_text(cell: PoolCell, *, is_max: bool) -> str:
+    """Say how one output cell's value comes from its window: the winner, or the sum ÷ the count."""
+    if is_max:
+        return t("pool.grid_max", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.0f}", winner=cell.winner)
+    inside = len(cell.rows) * len(cell.cols)
+    return t(
+        "pool.grid_avg", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.2f}", cells=inside, area=cell.divisor
+    )
