@@ -31,6 +31,7 @@ SHOTS = ROOT / "artifacts" / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - only without the dev requirements
     sync_playwright = None
@@ -161,16 +162,42 @@ def _set_number(page, label: str, value: int) -> None:
     wait_settled(page)
 
 
+def _click_until_gone(page, name: str, tries: int = 3) -> None:
+    """Click a button drawn in a ticking fragment until it goes away (a click can land mid-redraw)."""
+    button = page.get_by_role("button", name=name)
+    for _ in range(tries):
+        button.click(timeout=60_000)
+        try:
+            button.wait_for(state="detached", timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError(f"the {name!r} button did not react to {tries} clicks")
+
+
 def test_train_pause_resume_and_finish_in_the_browser(server: str, context) -> None:
-    """A learner's run: small settings, Start, Pause, Resume, watch it finish with a confusion matrix."""
-    page, console = _open(context, f"{server}/live_training")
-    _set_number(page, "Training images", 256)
+    """A learner's run: small settings, Start, Pause, Resume, visit another page, come back to the finished run."""
+    page, console = _open(context, server)  # through app.py, so the sidebar has the app's navigation
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Live training", exact=True).click()
+    page.wait_for_selector("h1:has-text('Live training')")
+    wait_settled(page)
+    _set_number(page, "Training images", 1024)
     _set_number(page, "Validation images", 128)
-    _set_number(page, "Epochs", 3)
+    _set_number(page, "Epochs", 4)
     page.get_by_role("button", name="Start training").click()
-    page.get_by_role("button", name="Pause").click(timeout=120_000)
-    page.get_by_role("button", name="Resume").click(timeout=60_000)
-    page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
+    page.get_by_role("button", name="Pause").wait_for(timeout=120_000)
+    _click_until_gone(page, "Pause")
+    page.wait_for_selector("text=Paused")
+    _click_until_gone(page, "Resume")
+    # Training goes on while the learner visits another page, and the run is still there on return.
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Pooling", exact=True).click()
+    page.wait_for_selector("h1:has-text('Pooling')")
+    wait_settled(page)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Live training", exact=True).click()
+    try:
+        page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
+    finally:
+        full_screenshot(page, SHOTS / "live_training-after-return.png")
     page.wait_for_selector("text=Look inside this model (Feature maps)")
     full_screenshot(page, SHOTS / "live_training-finished.png")
     assert exceptions_on(page) == []
