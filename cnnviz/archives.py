@@ -84,7 +84,7 @@ def _read_members(source: bytes | str | Path | BinaryIO, limits: ArchiveLimits) 
     try:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise DataError(f"This file is not a readable zip archive ({err}): upload a .zip of class folders.") from err
+        raise DataError.from_key("errors.zip_unreadable", detail=str(err)) from err
     with archive:
         infos = archive.infolist()
         _check_members(infos, limits)
@@ -102,31 +102,27 @@ def _read_members(source: bytes | str | Path | BinaryIO, limits: ArchiveLimits) 
 def _check_members(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
     """Refuse the archive if any member is unsafe or the whole is too big (before reading anything)."""
     if len(infos) > limits.max_files:
-        raise DataError(
-            f"The zip has {len(infos)} entries; at most {limits.max_files} are allowed: use fewer images per class."
-        )
+        raise DataError.from_key("errors.zip_too_many_files", count=len(infos), limit=limits.max_files)
     total = sum(i.file_size for i in infos)
     if total > limits.max_total_bytes:
-        raise DataError(
-            f"The zip unpacks to {_human(total)}; at most {_human(limits.max_total_bytes)} are allowed: "
-            "use fewer or smaller images."
-        )
+        raise DataError.from_key("errors.zip_too_big", size=_human(total), limit=_human(limits.max_total_bytes))
     for info in infos:
         _check_path(info.filename)
         if stat.S_ISLNK(info.external_attr >> 16):
-            raise DataError(f"The zip contains a symbolic link ({info.filename!r}); links are refused: zip real files.")
+            raise DataError.from_key("errors.zip_symlink", name=repr(info.filename))
         if info.flag_bits & 0x1:
-            raise DataError(f"{info.filename!r} is encrypted: upload a zip without a password.")
+            raise DataError.from_key("errors.zip_encrypted", name=repr(info.filename))
         if info.file_size > limits.max_file_bytes:
-            raise DataError(
-                f"{info.filename!r} unpacks to {_human(info.file_size)}; one file may have at most "
-                f"{_human(limits.max_file_bytes)}: use smaller images."
+            raise DataError.from_key(
+                "errors.zip_file_too_big",
+                name=repr(info.filename),
+                size=_human(info.file_size),
+                limit=_human(limits.max_file_bytes),
             )
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > 1024 and ratio > limits.max_ratio:
-            raise DataError(
-                f"{info.filename!r} is compressed {ratio:.0f}:1 (at most {limits.max_ratio:.0f}:1 is allowed), "
-                "which looks like a zip bomb: zip the images themselves."
+            raise DataError.from_key(
+                "errors.zip_bomb", name=repr(info.filename), ratio=f"{ratio:.0f}", limit=f"{limits.max_ratio:.0f}"
             )
 
 
@@ -138,9 +134,9 @@ def _check_path(name: str) -> None:
     """Refuse absolute paths, drive letters, backslashes and '..' (paths escaping the folder)."""
     path = PurePosixPath(name)
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "\\" in name:
-        raise DataError(f"The zip contains an absolute or Windows path ({name!r}); it is refused: zip a folder.")
+        raise DataError.from_key("errors.zip_absolute_path", name=repr(name))
     if ".." in path.parts:
-        raise DataError(f"The zip contains a path that leaves its folder ({name!r}); it is refused (zip slip).")
+        raise DataError.from_key("errors.zip_slip", name=repr(name))
 
 
 def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits) -> bytes:
@@ -148,7 +144,7 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Archiv
     with archive.open(info) as handle:
         data = handle.read(min(info.file_size, limits.max_file_bytes) + 1)
     if len(data) > info.file_size:
-        raise DataError(f"{info.filename!r} is larger than its zip header says: the archive is refused.")
+        raise DataError.from_key("errors.zip_lying_header", name=repr(info.filename))
     return data
 
 
@@ -171,9 +167,8 @@ def _group_by_class(files: list[tuple[str, bytes]]) -> dict[str, list[tuple[str,
             continue
         groups.setdefault(p[depth - 1], []).append((name, data))
     if len(groups) < 2:
-        raise DataError(
-            f"The zip needs one folder per class with at least 2 classes; found {len(groups)} class folder(s)"
-            f"{f' and {loose} loose file(s)' if loose else ''}: put e.g. cats/*.jpg and dogs/*.jpg in the zip."
+        raise DataError.from_key(
+            "errors.zip_loose_files" if loose else "errors.zip_too_few_classes", found=len(groups), loose=loose
         )
     return groups
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cnnviz.errors import ConfigError
+from cnnviz.errors import ConfigError, Phrase
 
 __all__ = [
     "LayerKind",
@@ -108,10 +108,15 @@ def _pair(value: IntOrPair, name: str, *, minimum: int) -> tuple[int, int]:
     """Return ``value`` as (h, w) ints ≥ ``minimum``; raise ConfigError otherwise."""
     values = (value, value) if isinstance(value, int) else tuple(value)
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise ConfigError(f"{name} must be an int or an (h, w) pair of ints, got {value!r}")
+        raise ConfigError.from_key("errors.not_a_pair", name=_name(name), value=repr(value))
     if min(values) < minimum:
-        raise ConfigError(f"{name} {_text(values)} is not allowed: {name} must be ≥ {minimum}")
+        raise ConfigError.from_key("errors.below_minimum", name=_name(name), value=_text(values), minimum=minimum)
     return values  # type: ignore[return-value]
+
+
+def _name(name: str) -> Phrase:
+    """An argument name ("kernel", "input size", ...) as a translatable phrase."""
+    return Phrase(f"errors.name.{name.replace(' ', '_')}")
 
 
 def _text(pair: tuple[int, int]) -> str:
@@ -119,15 +124,15 @@ def _text(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}×{pair[1]}"
 
 
-def _which(pair_args: Sequence[tuple[int, int]], dim: int) -> str:
-    """Name the dimension in a message only when height and width differ somewhere."""
+def _which(pair_args: Sequence[tuple[int, int]], dim: int) -> Phrase | str:
+    """Name the dimension in a message ("the height of ") only when height and width differ somewhere."""
     square = all(p[0] == p[1] for p in pair_args)
-    return "" if square else f"the {DIMS[dim]} of "
+    return "" if square else Phrase(f"errors.which.{DIMS[dim]}")
 
 
-def _in_dim(which: str, dim: int) -> str:
+def _in_dim(which: Phrase | str, dim: int) -> Phrase | str:
     """ " (height)" when the message must say which dimension, else ""."""
-    return f" ({DIMS[dim]})" if which else ""
+    return Phrase(f"errors.in_dim.{DIMS[dim]}") if which else ""
 
 
 def _all_int(*values: object) -> bool:
@@ -152,12 +157,9 @@ def _conv_paddings(
         if padding == "valid":
             return (0, 0), (0, 0)
         if padding != "same":
-            raise ConfigError(f'padding {padding!r} is unknown: use a number, "same" or "valid"')
+            raise ConfigError.from_key("errors.padding_unknown", padding=repr(padding))
         if stride != (1, 1):
-            raise ConfigError(
-                f'padding "same" needs stride 1, got stride {_text(stride)}: PyTorch does not support "same" for '
-                "strided convolutions; use stride 1 or a number for the padding"
-            )
+            raise ConfigError.from_key("errors.same_needs_stride_1", stride=_text(stride))
         return same_padding(kernel[0], dilation[0]), same_padding(kernel[1], dilation[1])
     pad = _pair(padding, "padding", minimum=0)
     return (pad[0], pad[0]), (pad[1], pad[1])
@@ -185,30 +187,35 @@ def conv_output_size(
         padded = sizes[dim] + sum(pads[dim])
         span = dilations[dim] * (kernels[dim] - 1) + 1
         if span > padded:
-            raise ConfigError(_kernel_too_big(sizes, kernels, dilations, padding, pads, dim))
+            raise _kernel_too_big(sizes, kernels, dilations, padding, pads, dim)
         out.append((padded - span) // strides[dim] + 1)
     return _result(out[0], out[1], _all_int(size, kernel, stride, padding, dilation))
 
 
 def _kernel_too_big(
     sizes: tuple[int, int], kernels: tuple[int, int], dilations: tuple[int, int], padding: Padding, pads, dim: int
-) -> str:
+) -> ConfigError:
     """Explain why the kernel does not fit and what would make it fit."""
     size, kernel, dilation = sizes[dim], kernels[dim], dilations[dim]
     padded = size + sum(pads[dim])
     span = dilation * (kernel - 1) + 1
-    pad_text = f'"{padding}"' if isinstance(padding, str) else _text(_pair(padding, "padding", minimum=0))
-    which = _which([sizes, kernels, dilations], dim)
-    fixes = [f"kernel ≤ {(padded - 1) // dilation + 1}"]
-    what = f"kernel {_text(kernels)}"
-    if dilation > 1:
-        what += f" with dilation {_text(dilations)} spans {span} cells and"
-        fixes.append(f"dilation ≤ {(padded - 1) // (kernel - 1)}")
-    fixes.append(f"padding ≥ {math.ceil((span - size) / 2)}")
-    return (
-        f"{what} does not fit {which}a {sizes[0]}×{sizes[1]} input with padding {pad_text}: "
-        f"use {', '.join(fixes[:-1])} or {fixes[-1]}"
+    values = dict(
+        kernel=_text(kernels),
+        which=_which([sizes, kernels, dilations], dim),
+        size=f"{sizes[0]}×{sizes[1]}",
+        padding=f'"{padding}"' if isinstance(padding, str) else _text(_pair(padding, "padding", minimum=0)),
+        max_kernel=(padded - 1) // dilation + 1,
+        min_padding=math.ceil((span - size) / 2),
     )
+    if dilation > 1:
+        return ConfigError.from_key(
+            "errors.kernel_too_big_dilated",
+            dilation=_text(dilations),
+            span=span,
+            max_dilation=(padded - 1) // (kernel - 1),
+            **values,
+        )
+    return ConfigError.from_key("errors.kernel_too_big", **values)
 
 
 def _pool_dim(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
@@ -238,7 +245,7 @@ def pool_output_size(
     kernels = _pair(kernel, "kernel", minimum=1)
     strides = kernels if stride is None else _pair(stride, "stride", minimum=1)
     if isinstance(padding, str):
-        raise ConfigError(f"padding {padding!r} is not available for pooling: PyTorch pooling needs a number ≥ 0")
+        raise ConfigError.from_key("errors.pool_padding_text", padding=repr(padding))
     pads = _pair(padding, "padding", minimum=0)
     dilations = _pair(dilation, "dilation", minimum=1)
     out = []
@@ -246,20 +253,25 @@ def pool_output_size(
         kernel_d, pad = kernels[dim], pads[dim]
         which = _which([sizes, kernels, pads], dim)
         if pad > kernel_d // 2:
-            raise ConfigError(
-                f"padding {_text(pads)} is more than half of kernel {_text(kernels)}{_in_dim(which, dim)}: "
-                f"pooling needs padding ≤ kernel // 2 = {kernel_d // 2}; "
-                f"use padding ≤ {kernel_d // 2} or kernel ≥ {2 * pad}"
+            raise ConfigError.from_key(
+                "errors.pool_padding_too_big",
+                padding=_text(pads),
+                kernel=_text(kernels),
+                in_dim=_in_dim(which, dim),
+                half=kernel_d // 2,
+                min_kernel=2 * pad,
             )
         o = _pool_dim(sizes[dim], kernel_d, strides[dim], pad, dilations[dim], ceil_mode)
         if o < 1:
             span = dilations[dim] * (kernel_d - 1) + 1
-            fixes = f"kernel ≤ {(sizes[dim] + 2 * pad - 1) // dilations[dim] + 1}"
-            if dilations[dim] > 1:
-                fixes = f"dilation 1, or {fixes}"
-            raise ConfigError(
-                f"pooling window {_text(kernels)} (spanning {span} cells) does not fit {which}a "
-                f"{sizes[0]}×{sizes[1]} input with padding {_text(pads)}: use {fixes} or a larger input"
+            raise ConfigError.from_key(
+                "errors.pool_too_big_dilated" if dilations[dim] > 1 else "errors.pool_too_big",
+                kernel=_text(kernels),
+                span=span,
+                which=which,
+                size=f"{sizes[0]}×{sizes[1]}",
+                padding=_text(pads),
+                max_kernel=(sizes[dim] + 2 * pad - 1) // dilations[dim] + 1,
             )
         out.append(o)
     return _result(out[0], out[1], _all_int(size, kernel, stride, padding, dilation))
@@ -283,7 +295,7 @@ def conv_transpose_output_size(
     kernels = _pair(kernel, "kernel", minimum=1)
     strides = _pair(stride, "stride", minimum=1)
     if isinstance(padding, str):
-        raise ConfigError(f"padding {padding!r} is not available for transposed convolution: use a number ≥ 0")
+        raise ConfigError.from_key("errors.transposed_padding_text", padding=repr(padding))
     pads = _pair(padding, "padding", minimum=0)
     extras = _pair(output_padding, "output_padding", minimum=0)
     dilations = _pair(dilation, "dilation", minimum=1)
@@ -292,19 +304,25 @@ def conv_transpose_output_size(
         extra, s, d = extras[dim], strides[dim], dilations[dim]
         which = _which([strides, dilations, extras], dim)
         if extra >= s and extra >= d:
-            raise ConfigError(
-                f"output_padding {_text(extras)} must be smaller than the stride {_text(strides)} or the dilation "
-                f"{_text(dilations)}{_in_dim(which, dim)}: "
-                f"use output_padding ≤ {max(s, d) - 1} or stride ≥ {extra + 1}"
+            raise ConfigError.from_key(
+                "errors.output_padding_too_big",
+                output_padding=_text(extras),
+                stride=_text(strides),
+                dilation=_text(dilations),
+                in_dim=_in_dim(which, dim),
+                max_output_padding=max(s, d) - 1,
+                min_stride=extra + 1,
             )
         full = (sizes[dim] - 1) * s + d * (kernels[dim] - 1) + extra + 1
         o = full - 2 * pads[dim]
         if o < 1:
-            raise ConfigError(
-                f"padding {_text(pads)} removes the whole output{_in_dim(_which([sizes, pads, kernels], dim), dim)}: "
-                "without "
-                f"padding the output has {full} cells and padding removes {2 * pads[dim]}; "
-                f"use padding ≤ {(full - 1) // 2}"
+            raise ConfigError.from_key(
+                "errors.transposed_padding_too_big",
+                padding=_text(pads),
+                in_dim=_in_dim(_which([sizes, pads, kernels], dim), dim),
+                full=full,
+                removed=2 * pads[dim],
+                max_padding=(full - 1) // 2,
             )
         out.append(o)
     return _result(out[0], out[1], _all_int(size, kernel, stride, padding, output_padding, dilation))
@@ -317,11 +335,14 @@ def conv_transpose_output_size(
 def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"{name} must be an int ≥ 1, got {value!r}")
+            raise ConfigError.from_key("errors.int_at_least_1", name=name, value=repr(value))
     if in_channels % groups or out_channels % groups:
-        raise ConfigError(
-            f"groups {groups} must divide both in_channels {in_channels} and out_channels {out_channels}: "
-            f"use groups = 1 or a common divisor (gcd is {math.gcd(in_channels, out_channels)})"
+        raise ConfigError.from_key(
+            "errors.groups_must_divide",
+            groups=groups,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            gcd=math.gcd(in_channels, out_channels),
         )
 
 
@@ -463,14 +484,14 @@ def describe_layer(spec: LayerSpec, in_shape: tuple[int, int, int]) -> LayerRepo
     """
     channels, height, width = in_shape
     if not isinstance(channels, int) or channels < 1:
-        raise ConfigError(f"input channels must be ≥ 1, got {channels!r}")
+        raise ConfigError.from_key("errors.input_channels", channels=repr(channels))
     kind = LayerKind(spec.kind)
     if kind is LayerKind.CONV:
         return _describe_conv(spec, in_shape)
     if kind is LayerKind.CONV_TRANSPOSE:
         return _describe_conv_transpose(spec, in_shape)
     if kind is LayerKind.AVG_POOL and _pair(spec.dilation, "dilation", minimum=1) != (1, 1):
-        raise ConfigError(f"average pooling has no dilation in PyTorch, got dilation {spec.dilation}: use dilation 1")
+        raise ConfigError.from_key("errors.avgpool_dilation", dilation=str(spec.dilation))
     out = pool_output_size((height, width), spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.ceil_mode)
     kernels = _pair(spec.kernel_size, "kernel", minimum=1)
     strides = kernels if spec.stride is None else _pair(spec.stride, "stride", minimum=1)
@@ -534,7 +555,7 @@ def _describe_conv_transpose(spec: LayerSpec, in_shape: tuple[int, int, int]) ->
 
 def _out_channels(spec: LayerSpec) -> int:
     if spec.out_channels is None:
-        raise ConfigError("a convolution needs out_channels (the number of filters K): set it to 1 or more")
+        raise ConfigError.from_key("errors.needs_out_channels")
     return spec.out_channels
 
 
@@ -557,14 +578,17 @@ def walk_stack(layers: Sequence[LayerSpec], in_shape: tuple[int, int, int]) -> l
     shape = in_shape
     for number, spec in enumerate(layers, start=1):
         if LayerKind(spec.kind) is LayerKind.CONV_TRANSPOSE:
-            raise ConfigError(
-                f"layer {number}: a stack takes convolution and pooling layers; remove the transposed one"
-            )
+            raise ConfigError.from_key("errors.stack_transposed", number=number)
         try:
             report = describe_layer(spec, shape)
         except ConfigError as err:
-            where = f"layer {number} ({LayerKind(spec.kind).value}, input {shape[1]}×{shape[2]})"
-            raise ConfigError(f"{where}: {err}") from err
+            raise ConfigError.from_key(
+                "errors.stack_layer",
+                number=number,
+                kind=LayerKind(spec.kind).value,
+                shape=f"{shape[1]}×{shape[2]}",
+                message=err,
+            ) from err
         span, stride, own_start = report.receptive_field, report.jump, report.start
         start = tuple(start[d] + own_start[d] * jump[d] for d in range(2))
         rf = tuple(rf[d] + (span[d] - 1) * jump[d] for d in range(2))
@@ -578,7 +602,7 @@ def walk_stack(layers: Sequence[LayerSpec], in_shape: tuple[int, int, int]) -> l
 def receptive_window(report: LayerReport, index: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
     """Return the input rows and columns (first, last), unclipped, that output cell ``index`` (row, col) sees."""
     if report.receptive_field is None:
-        raise ConfigError("a transposed convolution has no receptive field window in this tool")
+        raise ConfigError.from_key("errors.transposed_no_window")
     windows = []
     for d in range(2):
         centre = report.start[d] + index[d] * report.jump[d]
@@ -601,7 +625,7 @@ def parse_padding(value: object) -> int | str:
     except ValueError:
         number = -1.0
     if number < 0 or number != int(number):
-        raise ConfigError(f'padding {value!r} is not understood: type a whole number ≥ 0, "same" or "valid"')
+        raise ConfigError.from_key("errors.padding_not_understood", padding=repr(value))
     return int(number)
 
 
@@ -614,7 +638,7 @@ def layer_from_row(row: Mapping[str, object]) -> LayerSpec:
     kind_text = _cell(row, "kind")
     kinds = [k.value for k in LayerKind if k is not LayerKind.CONV_TRANSPOSE]
     if kind_text not in kinds:
-        raise ConfigError(f"layer kind {kind_text!r} is unknown: use one of {', '.join(kinds)}")
+        raise ConfigError.from_key("errors.layer_kind_unknown", kind=repr(kind_text), kinds=", ".join(kinds))
     kind = LayerKind(kind_text)
     pooling = kind is not LayerKind.CONV
     out_channels = None if pooling else _whole(row, "out_channels", 1)
@@ -659,7 +683,7 @@ def _whole(row: Mapping[str, object], name: str, default: int | None) -> int | N
     except (TypeError, ValueError):
         number = float("nan")
     if number != number or number != int(number):
-        raise ConfigError(f"{name} {value!r} is not a whole number: type a whole number")
+        raise ConfigError.from_key("errors.not_whole", name=name, value=repr(value))
     return int(number)
 
 

@@ -107,14 +107,14 @@ def _open_source(source: bytes | str | Path | BinaryIO) -> BinaryIO | Path:
     elif isinstance(source, str | Path):
         path = Path(source)
         if not path.is_file():
-            raise ImageError(f"There is no image file at {path}.")
+            raise ImageError.from_key("errors.image_missing", path=str(path))
         if path.stat().st_size == 0:
-            raise ImageError(f"The file {path.name} is empty (0 bytes): choose another file.")
+            raise ImageError.from_key("errors.image_file_empty", name=path.name)
         return path
     else:
         data = source.read()
     if not data:
-        raise ImageError("The file is empty (0 bytes): choose another file or upload it again.")
+        raise ImageError.from_key("errors.image_empty")
     return io.BytesIO(data)
 
 
@@ -123,18 +123,15 @@ def _decode(stream: BinaryIO | Path, *, max_side: int | None, max_pixels: int) -
     try:
         img = Image.open(stream, formats=_FORMATS)
     except UnidentifiedImageError as err:
-        raise ImageError(
-            f"This file is not an image we can read (it may be another kind of file renamed): "
-            f"upload a {_FORMAT_LIST} file."
-        ) from err
+        raise ImageError.from_key("errors.image_unreadable", formats=_FORMAT_LIST) from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ImageError(_too_large_message(None, max_pixels)) from err
+        raise _too_large(None, max_pixels) from err
     except _DECODE_ERRORS as err:
-        raise ImageError(f"This image file is damaged and could not be read ({err}).") from err
+        raise ImageError.from_key("errors.image_damaged", detail=str(err)) from err
     with img:
         width, height = img.size
         if width < 1 or height < 1 or width * height > max_pixels:
-            raise ImageError(_too_large_message((width, height), max_pixels))
+            raise _too_large((width, height), max_pixels)
         try:
             img.seek(0)  # first frame of an animated GIF / WebP or a multi-page TIFF
             if max_side is not None and img.format in ("JPEG", "MPO"):
@@ -142,20 +139,16 @@ def _decode(stream: BinaryIO | Path, *, max_side: int | None, max_pixels: int) -
             img.load()
             return ImageOps.exif_transpose(img)  # a new, loaded image: upright as the camera saw it
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-            raise ImageError(_too_large_message((width, height), max_pixels)) from err
+            raise _too_large((width, height), max_pixels) from err
         except _DECODE_ERRORS + (ValueError,) as err:
-            raise ImageError(
-                f"This image file is truncated or damaged and could not be decoded ({err}). "
-                f"If you uploaded it, try again or save it again as PNG or JPEG."
-            ) from err
+            raise ImageError.from_key("errors.image_truncated", detail=str(err)) from err
 
 
-def _too_large_message(size: tuple[int, int] | None, max_pixels: int) -> str:
-    what = f"{size[0]}×{size[1]} pixels" if size else "larger than Pillow's safety limit"
-    return (
-        f"This image is too large ({what}); at most {max_pixels / 1e6:.0f} megapixels are allowed. "
-        f"Shrink it below that before uploading."
-    )
+def _too_large(size: tuple[int, int] | None, max_pixels: int) -> ImageError:
+    megapixels = f"{max_pixels / 1e6:.0f}"
+    if size is None:
+        return ImageError.from_key("errors.image_bomb", megapixels=megapixels)
+    return ImageError.from_key("errors.image_too_large", size=f"{size[0]}×{size[1]}", megapixels=megapixels)
 
 
 def _resamplable(img: Image.Image) -> tuple[Image.Image, bool]:

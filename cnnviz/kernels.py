@@ -92,7 +92,7 @@ def get_kernel(name: str) -> Kernel:
     try:
         return KERNELS[name]
     except KeyError:
-        raise ConfigError(f"unknown kernel {name!r}: choose one of {', '.join(KERNELS)}") from None
+        raise ConfigError.from_key("errors.kernel_unknown", name=repr(name), names=", ".join(KERNELS)) from None
 
 
 def custom_kernel(values: Sequence[Sequence[float]] | np.ndarray, *, name: str = "custom") -> Kernel:
@@ -103,14 +103,16 @@ def custom_kernel(values: Sequence[Sequence[float]] | np.ndarray, *, name: str =
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"the custom kernel must be a grid of numbers, every cell filled in ({err})") from None
+        raise ConfigError.from_key("errors.custom_kernel_not_numbers", detail=str(err)) from None
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or not CUSTOM_MIN <= arr.shape[0] <= CUSTOM_MAX:
-        raise ConfigError(
-            f"the custom kernel has shape {'×'.join(map(str, arr.shape)) or 'empty'}: "
-            f"use a square grid from {CUSTOM_MIN}×{CUSTOM_MIN} to {CUSTOM_MAX}×{CUSTOM_MAX}"
+        raise ConfigError.from_key(
+            "errors.custom_kernel_shape",
+            shape="×".join(map(str, arr.shape)) or "empty",
+            smallest=f"{CUSTOM_MIN}×{CUSTOM_MIN}",
+            largest=f"{CUSTOM_MAX}×{CUSTOM_MAX}",
         )
     if not np.isfinite(arr).all():
-        raise ConfigError("the custom kernel has an empty or non-finite cell: fill every cell with a number")
+        raise ConfigError.from_key("errors.custom_kernel_not_finite")
     return Kernel(name, tuple(tuple(float(v) for v in row) for row in arr))
 
 
@@ -155,7 +157,7 @@ def _conv_pads(kernel: tuple[int, int], padding: Padding, dilation: int) -> tupl
     if padding == "valid":
         return 0, 0, 0, 0
     if isinstance(padding, str) or padding < 0:
-        raise ConfigError(f'padding {padding!r} is not allowed: use a number ≥ 0, "same" or "valid"')
+        raise ConfigError.from_key("errors.filter_padding", padding=repr(padding))
     return padding, padding, padding, padding
 
 
@@ -167,12 +169,10 @@ def apply_kernels(image: Image.Image | np.ndarray, config: FilterConfig) -> Filt
     """
     x = image_to_chw(image) if isinstance(image, Image.Image) else np.asarray(image, dtype=np.float32)
     if not config.kernels:
-        raise ConfigError("choose at least one kernel")
+        raise ConfigError.from_key("errors.no_kernel")
     sizes = {k.size for k in config.kernels}
     if len(sizes) > 1:
-        raise ConfigError(
-            f"all kernels of one layer must have the same size, got {sorted(sizes)}: pick kernels of one size"
-        )
+        raise ConfigError.from_key("errors.kernel_sizes_differ", sizes=str(sorted(sizes)))
     kernel_size = sizes.pop()
     channels, height, width = x.shape
     out_h, out_w = conv_output_size((height, width), kernel_size, config.stride, config.padding, config.dilation)
@@ -221,9 +221,15 @@ def zoom_output_pixel(result: FilterResult, kernel_index: int, row: int, col: in
     """
     k_count, out_h, out_w = result.out_shape
     if not (0 <= kernel_index < k_count and 0 <= row < out_h and 0 <= col < out_w):
-        raise ConfigError(
-            f"output pixel (map {kernel_index}, row {row}, col {col}) is outside the output {k_count}×{out_h}×{out_w}: "
-            f"use map < {k_count}, row < {out_h}, col < {out_w}"
+        raise ConfigError.from_key(
+            "errors.pixel_outside",
+            map=kernel_index,
+            row=row,
+            col=col,
+            shape=f"{k_count}×{out_h}×{out_w}",
+            maps=k_count,
+            rows=out_h,
+            cols=out_w,
         )
     kernel = result.weight[kernel_index]  # (C, kh, kw)
     kh, kw = kernel.shape[1:]

@@ -21,7 +21,7 @@ from PIL import Image, ImageOps
 from torch import nn
 
 from cnnviz.datasets import DIGITS_CLASSES, SHAPES_CLASSES, dataset_stats
-from cnnviz.errors import CheckpointError, ConfigError
+from cnnviz.errors import CheckpointError, ConfigError, Phrase
 
 __all__ = [
     "MODELS_DIR",
@@ -336,27 +336,19 @@ def _read_state_dict(source: str | Path | bytes | BinaryIO) -> dict[str, torch.T
     """Read a state dict safely (``weights_only=True``); raises CheckpointError on anything else."""
     if isinstance(source, bytes):
         source = io.BytesIO(source)
-    label = str(source) if isinstance(source, str | Path) else "the uploaded file"
+    label = str(source) if isinstance(source, str | Path) else Phrase("errors.uploaded_file")
     try:
         obj = torch.load(source, map_location="cpu", weights_only=True)
     except FileNotFoundError as err:
-        raise CheckpointError(
-            f"Checkpoint {label} does not exist: run `python -m cnnviz.train_bundled` or pick another file."
-        ) from err
+        raise CheckpointError.from_key("errors.checkpoint_missing", label=label) from err
     except Exception as err:  # noqa: BLE001 - torch.load raises many types on bad input; all mean 'unusable'
-        raise CheckpointError(
-            f"{label} is not a PyTorch checkpoint that can be loaded safely ({type(err).__name__}): "
-            "save one with torch.save(model.state_dict(), path)."
-        ) from err
+        raise CheckpointError.from_key("errors.checkpoint_unsafe", label=label, error=type(err).__name__) from err
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()
     ):
-        raise CheckpointError(
-            f"{label} holds no state dict (a mapping from parameter names to tensors): "
-            "save one with torch.save(model.state_dict(), path)."
-        )
+        raise CheckpointError.from_key("errors.checkpoint_no_state_dict", label=label)
     return dict(obj)
 
 
@@ -383,10 +375,7 @@ def load_checkpoint(model: nn.Module, source: str | Path | bytes | BinaryIO) -> 
             parts.append(f"unexpected {_short_list(unexpected)}")
         if wrong:
             parts.append(f"wrong shapes {_short_list(wrong)}")
-        raise CheckpointError(
-            f"This checkpoint does not fit the {type(model).__name__} model ({'; '.join(parts)}): "
-            "load it into the architecture and settings (classes, channels, image size, batch norm) it was saved from."
-        )
+        raise CheckpointError.from_key("errors.checkpoint_mismatch", model=type(model).__name__, parts="; ".join(parts))
     model.load_state_dict(state)
     return model
 

@@ -63,7 +63,7 @@ def pool_maps(maps: np.ndarray | Image.Image, config: PoolConfig) -> PoolResult:
     """
     x = image_to_chw(maps) if isinstance(maps, Image.Image) else np.asarray(maps, dtype=np.float32)
     if x.ndim != 3:
-        raise ConfigError(f"pooling needs maps shaped (C, H, W), got shape {x.shape}")
+        raise ConfigError.from_key("errors.pool_maps_shape", shape=str(x.shape))
     # Check the settings first: a ConfigError that says what to change, not a PyTorch RuntimeError.
     pool_output_size(tuple(x.shape[1:]), config.kernel_size, config.stride, config.padding, 1, config.ceil_mode)
     args = dict(kernel_size=config.kernel_size, stride=config.step, padding=config.padding, ceil_mode=config.ceil_mode)
@@ -124,6 +124,6 @@ def grid_cells(result: PoolResult, channel: int = 0) -> list[PoolCell]:
 def image_grid(img: Image.Image, size: int = 8) -> np.ndarray:
     """Shrink a photo to a ``size``×``size`` grid of gray levels 0..255 (float32) to pool by hand."""
     if not 2 <= size <= 32:
-        raise ConfigError(f"grid size {size} is not allowed: use 2 to 32 cells")
+        raise ConfigError.from_key("errors.grid_size", size=size)
     small = img.convert("L").resize((size, size), Image.Resampling.BOX)
     return np.asarray(small, dtype=np.float32)  # (size, size)

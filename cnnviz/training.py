@@ -912,15 +912,9 @@ def load_trained(source: bytes | BinaryIO) -> TrainedModel:
     try:
         payload = torch.load(stream, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types (UnpicklingError, RuntimeError, EOFError, ...)
-        raise CheckpointError(
-            f"This file is not a PyTorch checkpoint that can be loaded safely ({type(err).__name__}): "
-            "choose a .pt file downloaded from the Live training page."
-        ) from err
+        raise CheckpointError.from_key("errors.trained_unsafe", error=type(err).__name__) from err
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(
-            "This .pt file was not saved by the Live training page (no cnnviz training record inside): "
-            "download the model again from that page."
-        )
+        raise CheckpointError.from_key("errors.trained_not_ours")
     try:
         config = config_from_dict(payload["config"])
         data = _DataShape(tuple(payload["class_names"]), int(payload["in_channels"]), int(payload["image_size"]),
@@ -928,7 +922,7 @@ def load_trained(source: bytes | BinaryIO) -> TrainedModel:
         model = _build_model(replace(config, transfer=False), data)
         model.load_state_dict(payload["state_dict"])
     except (KeyError, TypeError, ConfigError, RuntimeError) as err:
-        raise CheckpointError(f"The checkpoint does not match its model ({str(err).splitlines()[0]}).") from err
+        raise CheckpointError.from_key("errors.trained_mismatch", detail=str(err).splitlines()[0]) from err
     model.eval()
     mean, std = tuple(map(float, payload["mean"])), tuple(map(float, payload["std"]))
     return TrainedModel(model, config, data.class_names, data.in_channels, data.image_size, mean, std,

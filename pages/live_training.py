@@ -7,7 +7,7 @@ import streamlit as st
 from cnnviz.errors import CheckpointError, CnnvizError
 from cnnviz.jobs import JobState, TrainingJob
 from cnnviz.training import RunStatus, load_trained
-from cnnviz.ui import bootstrap, t
+from cnnviz.ui import bootstrap, error_text, t
 from cnnviz.ui import training as ui
 
 bootstrap()
@@ -20,7 +20,7 @@ with st.expander(t("train.settings"), expanded=True):
         archive = ui.user_archive(config.model) if own else None
     except CnnvizError as err:
         config, own, archive = None, False, None
-        st.error(str(err), icon="⚠️")
+        st.error(error_text(err), icon="⚠️")
 ready = config is not None and (archive is not None or not own)
 if config is not None and own and archive is None:
     st.info(t("train.zip_needed"))
@@ -31,7 +31,7 @@ def start(config, archive) -> None:
     try:
         job = TrainingJob(config, data=archive.split if archive else None, is_alive=ui.alive_probe()).start()
     except CnnvizError as err:
-        st.session_state["train_error"] = str(err)
+        st.session_state["train_error"] = error_text(err)
         return
     st.session_state.pop("train_error", None)
     st.session_state[ui.JOB_KEY], st.session_state["train_started"] = job, True
@@ -122,7 +122,7 @@ with st.expander(t("train.load_title")):
         try:
             loaded = load_trained(upload.getvalue())
         except CheckpointError as err:
-            st.error(str(err), icon="⚠️")
+            st.error(error_text(err), icon="⚠️")
         else:
             label = ui.add_loaded_model(loaded, upload.name)
             st.success(t("train.loaded", label=label, classes=", ".join(loaded.class_names)))

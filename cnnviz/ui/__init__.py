@@ -5,7 +5,7 @@ This is the only package in cnnviz that imports streamlit.
 
 from __future__ import annotations
 
-from cnnviz.ui.base import PAGES, bootstrap, current_language, page_link, show_error, t
+from cnnviz.ui.base import PAGES, bootstrap, current_language, error_text, page_link, show_error, t
 from cnnviz.ui.image_input import image_input
 
-__all__ = ["PAGES", "bootstrap", "current_language", "image_input", "page_link", "show_error", "t"]
+__all__ = ["PAGES", "bootstrap", "current_language", "error_text", "image_input", "page_link", "show_error", "t"]

@@ -22,7 +22,7 @@ from cnnviz.conv_diagram import (
     plane_values,
     step_detail,
 )
-from cnnviz.ui.base import t
+from cnnviz.ui.base import error_text, t
 
 __all__ = [
     "caption_size_formulas",
@@ -46,7 +46,7 @@ def caption_size_formulas(area: str, height: Formula, width: Formula) -> None:
 
 def show_arith_error(err: Exception) -> None:
     """Say that PyTorch rejects the settings, with the reason; the page goes on below."""
-    st.error(t("arith.error", message=str(err)), icon="⚠️")
+    st.error(t("arith.error", message=error_text(err)), icon="⚠️")
 
 
 def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:

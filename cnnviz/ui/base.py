@@ -9,9 +9,10 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from cnnviz.device import device_label, select_device
+from cnnviz.errors import CnnvizError
 from cnnviz.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
-__all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "page_link", "show_error", "t"]
+__all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "error_text", "page_link", "show_error", "t"]
 
 LANG_KEY = "lang"  # the language lives here, not in the widget's own key, so it survives navigation
 
@@ -78,9 +79,14 @@ def page_link(info: PageInfo) -> None:
         st.markdown(f"{info.icon} [{t(info.title)}](/{info.url_path})")
 
 
+def error_text(err: BaseException) -> str:
+    """An error's message in the session's language (cnnviz errors raised with a key are translated)."""
+    return err.localized(current_language()) if isinstance(err, CnnvizError) else str(err)
+
+
 def show_error(err: Exception) -> NoReturn:
-    """Show an error message in place of the result and stop the script run."""
-    st.error(str(err), icon="⚠️")
+    """Show an error message in the session's language in place of the result and stop the script run."""
+    st.error(error_text(err), icon="⚠️")
     st.stop()
 
 

@@ -19,7 +19,7 @@ from cnnviz.errors import CheckpointError
 from cnnviz.examples import MAX_EXAMPLE_NUMBER, can_draw_examples, draw_example, example_input, photo_input
 from cnnviz.models import ModelSpec, available_models, build, get_spec, normalize
 from cnnviz.render import diverging_rgb, montage, sequential_rgb, upscale_nearest
-from cnnviz.ui.base import t
+from cnnviz.ui.base import error_text, t
 from cnnviz.ui.image_input import image_input
 
 __all__ = [
@@ -161,7 +161,7 @@ def choose_model(key: str) -> LoadedModel:
     try:
         return LoadedModel(choice, _bundled(choice), spec, None)
     except (CheckpointError, OSError, RuntimeError) as err:
-        reason = t("fmaps.no_weights_file") if spec.weights_file is None else str(err)
+        reason = t("fmaps.no_weights_file") if spec.weights_file is None else error_text(err)
         return LoadedModel(f"{choice}:untrained", _untrained(choice), spec, t("fmaps.untrained", reason=reason))
 
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from cnnviz.errors import ImageError
 from cnnviz.images import ALLOWED_EXTENSIONS, list_samples, load_image
-from cnnviz.ui.base import t
+from cnnviz.ui.base import error_text, t
 
 __all__ = ["image_input"]
 
@@ -32,7 +32,7 @@ def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Im
         try:
             return _load_cached(upload.getvalue(), mode, max_side), upload.name
         except ImageError as err:
-            st.error(t("ui.upload_failed", name=upload.name, reason=str(err)), icon="⚠️")
+            st.error(t("ui.upload_failed", name=upload.name, reason=error_text(err)), icon="⚠️")
     return _load_sample(str(samples[name]), mode, max_side), name
 
 
