@@ -203,3 +203,50 @@ def test_train_pause_resume_and_finish_in_the_browser(server: str, context) -> N
     assert exceptions_on(page) == []
     assert console.app_errors() == []
     page.close()
+
+
+def _class_zip(path: Path, *, evil: bool = False) -> Path:
+    """A zip of two class folders of small real photos (crops of a bundled sample), plus one non-image."""
+    import zipfile
+
+    from cnnviz.images import list_samples
+
+    photo = Image.open(next(iter(list_samples().values()))).convert("RGB")
+    with zipfile.ZipFile(path, "w") as zf:
+        for label, box in (("bright", (0, 0, 160, 160)), ("dark", (160, 160, 320, 320))):
+            for i in range(6):
+                buf = io.BytesIO()
+                photo.crop(box).rotate(i * 10).save(buf, "PNG")
+                zf.writestr(f"{label}/{i}.png", buf.getvalue())
+        zf.writestr("bright/notes.txt", "not an image")
+        if evil:
+            zf.writestr("../../escape.png", b"x")
+    return path
+
+
+def test_train_on_my_own_zip_and_refuse_a_hostile_one(server: str, context, tmp_path: Path) -> None:
+    page, console = _open(context, server)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Live training", exact=True).click()
+    page.wait_for_selector("h1:has-text('Live training')")
+    wait_settled(page)
+    page.get_by_text("Train on my own images (zip)").click()
+    wait_settled(page)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+
+    uploader.set_input_files(str(_class_zip(tmp_path / "evil.zip", evil=True)))
+    page.wait_for_selector("text=evil.zip")
+    wait_settled(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() >= 1
+    assert exceptions_on(page) == []
+
+    uploader.set_input_files(str(_class_zip(tmp_path / "classes.zip")))
+    page.wait_for_selector("text=classes.zip")
+    wait_settled(page)
+    page.wait_for_selector("text=1 file(s) were skipped")
+    _set_number(page, "Epochs", 2)
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
+    full_screenshot(page, SHOTS / "live_training-own-zip.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()

@@ -308,11 +308,12 @@ def filters_image(filters: np.ndarray, *, scale: int = 16) -> Image.Image:
         return montage(filters[:, 0], scale=scale, pad=2)
     vmax = float(np.abs(filters).max()) or 1.0
     tiles = ((filters / vmax + 1) / 2).clip(0, 1).transpose(0, 2, 3, 1)  # (C_out, k, k, 3), grey = 0
-    k, pad = filters.shape[-1] * scale, 2
-    canvas = np.full((k, len(tiles) * (k + pad) - pad, 3), 255, np.uint8)
+    k, pad, cols = filters.shape[-1] * scale, 2, min(len(tiles), 5)  # rows of 5, like the feature maps beside
+    rows = -(-len(tiles) // cols)
+    canvas = np.full((rows * (k + pad) - pad, cols * (k + pad) - pad, 3), 255, np.uint8)
     for i, tile in enumerate(tiles):
-        big = np.kron(tile, np.ones((scale, scale, 1)))
-        canvas[:, i * (k + pad) : i * (k + pad) + k] = (big * 255).round().astype(np.uint8)
+        top, left = (i // cols) * (k + pad), (i % cols) * (k + pad)
+        canvas[top : top + k, left : left + k] = (np.kron(tile, np.ones((scale, scale, 1))) * 255).round()
     return Image.fromarray(canvas)
 
 
