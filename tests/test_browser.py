@@ -80,6 +80,9 @@ def test_deep_link_on_a_fresh_server_runs_the_page(server: str, context) -> None
     """Runs first: on a fresh server a deep link runs the page without app.py (legacy pages mode)."""
     page, console = _open(context, f"{server}/conv_arithmetic")
     assert page.locator("h1").first.inner_text().startswith("Convolution arithmetic")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    assert nav.get_by_text("Home", exact=True).count() == 1, "the app's navigation, not the pages/ file names"
+    assert nav.get_by_text("app", exact=True).count() == 0
     assert exceptions_on(page) == []
     assert page.locator("h1").count() >= 1
     assert console.app_errors() == []

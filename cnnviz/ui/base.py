@@ -53,6 +53,7 @@ def bootstrap() -> str:
     Idempotent and safe to run from a page alone (a deep link on a fresh server runs a page
     without app.py). Returns the language code.
     """
+    _leave_legacy_pages_mode()
     st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
     if LANG_KEY not in st.session_state:
         st.session_state[LANG_KEY] = DEFAULT_LANGUAGE
@@ -88,6 +89,21 @@ def show_error(err: Exception) -> NoReturn:
     """Show an error message in the session's language in place of the result and stop the script run."""
     st.error(error_text(err), icon="⚠️")
     st.stop()
+
+
+def _leave_legacy_pages_mode() -> None:
+    """Rerun through app.py when a deep link on a fresh server ran this page in Streamlit's legacy mode.
+
+    Until some session calls st.navigation, a server whose app has a pages/ folder runs a deep-linked
+    page file directly, with a sidebar of file names. st.navigation's first act is to clear this
+    process-wide flag; clearing it here and rerunning makes this run go through app.py, whose
+    navigation picks the same page (its url_path is the file's stem, so the page hash matches).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
 
 
 def _store_language() -> None:
