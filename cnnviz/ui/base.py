@@ -14,6 +14,7 @@ from cnnviz.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 
 __all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "error_text", "page_link", "show_error", "t"]
 
+BOOTED_KEY = "cnnviz_booted"  # set by the first bootstrap() of a session
 LANG_KEY = "lang"  # the language lives here, not in the widget's own key, so it survives navigation
 
 
@@ -101,7 +102,9 @@ def _leave_legacy_pages_mode() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    first_run = BOOTED_KEY not in st.session_state  # later runs may carry widget events a rerun would drop
+    st.session_state[BOOTED_KEY] = True
+    if PagesManager.uses_pages_directory and first_run:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
