@@ -13,8 +13,8 @@ import sys
 THREADS = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy/torch load
     os.environ[_name] = THREADS
-os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest outside a server warns on every call
 
+import logging  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -26,6 +26,7 @@ import torch.nn.functional as F  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import time_runs  # noqa: E402
 from cnnviz import scratch  # noqa: E402
 
 CONV_SHAPES = [  # (N, C, H, W), (K, C, F, F), stride, padding
@@ -38,30 +39,17 @@ CONV_SHAPES = [  # (N, C, H, W), (K, C, F, F), stride, padding
 
 def best_seconds(fn, repeat: int, warmup: int = 3) -> float:
     """Best of ``repeat`` runs (timeit's advice: on a shared machine the minimum is the least noisy)."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(time_runs(fn, repeat, warmup=warmup))
 
 
 def median_seconds(fn, repeat: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(time_runs(fn, repeat, warmup=warmup))
 
 
 def bench_page(repeat: int = 10) -> None:
     from streamlit.testing.v1 import AppTest
 
+    logging.disable(logging.WARNING)  # AppTest outside a server warns "missing ScriptRunContext" on every call
     at = AppTest.from_file(str(ROOT / "pages" / "conv_arithmetic.py"), default_timeout=120)
     start = time.perf_counter()
     at.run()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
+import logging
 import statistics
 import sys
 import time
@@ -25,9 +25,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # no 'No runtime found' warnings outside a server
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+logging.disable(logging.WARNING)  # st.cache_data outside a server warns 'No runtime found' on every call
 
+from bench.timing import time_runs  # noqa: E402
 from cnnviz import features  # noqa: E402
 from cnnviz.images import load_image  # noqa: E402
 from cnnviz.models import build, get_spec, preprocess  # noqa: E402
@@ -51,13 +52,7 @@ def make_photo(fmt: str, seed: int = 0) -> bytes:
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(time_runs(fn, repeats, warmup=1))
 
 
 def page_pipeline(data: bytes, model: torch.nn.Module, spec) -> dict[str, float]:
