@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.timing import time_runs  # noqa: E402
-from cnnviz import scratch  # noqa: E402
+from cnnviz.conv import scratch  # noqa: E402
 
 CONV_SHAPES = [  # (N, C, H, W), (K, C, F, F), stride, padding
     ((1, 1, 7, 7), (1, 1, 3, 3), 2, 1),

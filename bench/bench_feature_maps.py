@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 logging.disable(logging.WARNING)  # st.cache_data outside a server warns 'No runtime found' on every call
 
 from bench.timing import time_runs  # noqa: E402
-from cnnviz import features  # noqa: E402
-from cnnviz.images import load_image  # noqa: E402
-from cnnviz.models import build, get_spec, preprocess  # noqa: E402
+from cnnviz import explain  # noqa: E402
+from cnnviz.data import load_image, preprocess  # noqa: E402
+from cnnviz.nets import build, get_spec  # noqa: E402
 from cnnviz.ui.fmaps import layer_grid, png_bytes  # noqa: E402  (the page's own, uncached helpers)
 
 WIDTH, HEIGHT = 4000, 3000  # 12 megapixels, a typical phone photo
@@ -62,8 +62,8 @@ def page_pipeline(data: bytes, model: torch.nn.Module, spec) -> dict[str, float]
     marks["decode"] = time.perf_counter()
     x = preprocess(spec, picture)
     marks["preprocess"] = time.perf_counter()
-    _, acts = features.run_with_activations(model, x)
-    maps = features.spatial_activations(acts)
+    _, acts = explain.run_with_activations(model, x)
+    maps = explain.spatial_activations(acts)
     marks["forward + hooks"] = time.perf_counter()
     grids = {name: layer_grid(m) for name, m in maps.items()}
     marks["montages"] = time.perf_counter()

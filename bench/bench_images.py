@@ -2,8 +2,8 @@
 
     python bench/bench_images.py [--repeat 5] [--max-side 320]
 
-Stages (what the Image filters page does for an upload): decode + downscale (cnnviz.images.load_image,
-with all its checks), convolve (cnnviz.kernels.apply_kernels, K = 2 kernels, per-channel results
+Stages (what the Image filters page does for an upload): decode + downscale (cnnviz.data.load_image,
+with all its checks), convolve (cnnviz.conv.apply_kernels, K = 2 kernels, per-channel results
 included), render (diverging colormap + PNG encoding of the output map). Goal: < 0.5 s in total.
 
 Two baselines put the figure in context:
@@ -31,8 +31,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz.images import image_to_chw, list_samples, load_image  # noqa: E402
-from cnnviz.kernels import FilterConfig, apply_kernels, get_kernel  # noqa: E402
+from cnnviz.conv import FilterConfig, apply_kernels, get_kernel  # noqa: E402
+from cnnviz.data import image_to_chw, list_samples, load_image  # noqa: E402
 from cnnviz.render import diverging_rgb  # noqa: E402
 
 

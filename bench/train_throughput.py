@@ -27,11 +27,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cnnviz.datasets import load_dataset  # noqa: E402
+from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.device import device_label, select_device  # noqa: E402
-from cnnviz.jobs import JobLimiter, TrainingJob  # noqa: E402
-from cnnviz.models import build  # noqa: E402
-from cnnviz.training import Callback, EpochStats, LambdaCallback, TrainConfig, Trainer  # noqa: E402
+from cnnviz.nets import build  # noqa: E402
+from cnnviz.train import Callback, EpochStats, JobLimiter, LambdaCallback, TrainConfig, Trainer, TrainingJob  # noqa: E402
 
 
 def bare_loop(data, config: TrainConfig, device: torch.device) -> tuple[float, float]:

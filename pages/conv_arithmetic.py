@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.arithmetic import describe_layer, layer_from_row, walk_stack
+from cnnviz.conv import describe_layer, layer_from_row, walk_stack
 from cnnviz.ui import bootstrap, t
 from cnnviz.ui.arith import (
     layer_controls,

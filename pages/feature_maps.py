@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from cnnviz import features
+from cnnviz import explain
 from cnnviz.render import colorbar_figure, symmetric_vmax
 from cnnviz.ui import bootstrap, show_error, t
 from cnnviz.ui import fmaps as ui
@@ -23,10 +23,10 @@ try:
     chosen = ui.choose_input("fmaps", spec)
     x = chosen.x  # (1, C, H, W)
     result = ui.analyse(loaded.key, loaded.model, x)
-    predictions = features.top_k_predictions(result.logits, spec.class_names, k=min(5, len(spec.class_names)))
+    predictions = explain.top_k_predictions(result.logits, spec.class_names, k=min(5, len(spec.class_names)))
 except ValueError as err:
     show_error(err)
-seen = features.input_image(torch.from_numpy(x), spec.mean, spec.std)  # (H, W, 3) uint8
+seen = explain.input_image(torch.from_numpy(x), spec.mean, spec.std)  # (H, W, 3) uint8
 scale = max(1, 256 // spec.image_size)
 
 col_in, col_pred = st.columns([1, 2])
@@ -65,7 +65,7 @@ col_row, col_col = st.columns(2)
 row = col_row.slider(t("fmaps.row"), 0, one.shape[0] - 1, one.shape[0] // 2, key="fmaps_row")
 col = col_col.slider(t("fmaps.col"), 0, one.shape[1] - 1, one.shape[1] // 2, key="fmaps_col")
 try:
-    field = features.receptive_field(loaded.model, layer, row, col, input_shape=x.shape[1:])
+    field = explain.receptive_field(loaded.model, layer, row, col, input_shape=x.shape[1:])
 except ValueError as err:
     show_error(err)
 col_map, col_field = st.columns(2)
@@ -74,7 +74,7 @@ with col_map:
     map_scale = max(1, 256 // one.shape[0])
     st.image(
         ui.box_on_image(
-            ui.colour_map(one, vmax), features.Box(row, col, row + 1, col + 1), scale=map_scale, outside=True
+            ui.colour_map(one, vmax), explain.Box(row, col, row + 1, col + 1), scale=map_scale, outside=True
         )
     )
     st.plotly_chart(colorbar_figure(-vmax, vmax, signed=True, height=110), key="fmaps_colorbar")
@@ -98,15 +98,15 @@ with col_field:
         )
     )
 
-conv = features.source_conv(loaded.model, layer)
+conv = explain.source_conv(loaded.model, layer)
 if conv is not None and len(result.filters[conv]) == len(maps):
     weights = result.filters[conv]
     st.subheader(t("fmaps.filters_header", layer=conv))
     st.caption(t("fmaps.filters_caption", cin=weights.shape[1]))
-    pairs = features.filter_map_pairs(features.filter_tiles(weights), maps)
+    pairs = explain.filter_map_pairs(explain.filter_tiles(weights), maps)
     st.image(ui.layer_grid(pairs, min_tile=64))
     if weights.shape[1] == 3:
-        st.image(ui.rgb_grid(features.filter_rgb(weights)), caption=t("fmaps.filters_rgb"))
+        st.image(ui.rgb_grid(explain.filter_rgb(weights)), caption=t("fmaps.filters_rgb"))
 
 st.header(t("fmaps.cam_header"))
 st.caption(t("fmaps.cam_help"))
@@ -117,7 +117,7 @@ target = None if choice == -1 else choice
 st.caption(t("fmaps.cam_showing", label=predictions[0].label if target is None else spec.class_names[target]))
 try:
     cams = ui.grad_cams(loaded.key, loaded.model, x, target)
-    saliency = features.saliency(loaded.model, torch.from_numpy(x), target=target)
+    saliency = explain.saliency(loaded.model, torch.from_numpy(x), target=target)
 except ValueError as err:
     show_error(err)
 panels = st.columns(len(cams) + 1)

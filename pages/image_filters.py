@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from cnnviz.kernels import apply_kernels, custom_kernel, get_kernel, zoom_output_pixel
+from cnnviz.conv import apply_kernels, custom_kernel, get_kernel, zoom_output_pixel
 from cnnviz.render import symmetric_vmax
 from cnnviz.ui import bootstrap, image_input, show_error, t
 from cnnviz.ui.filters import (

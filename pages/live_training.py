@@ -5,8 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnnviz.errors import CheckpointError, CnnvizError
-from cnnviz.jobs import JobState, TrainingJob
-from cnnviz.training import RunStatus, load_trained
+from cnnviz.train import JobState, RunStatus, TrainingJob, load_trained
 from cnnviz.ui import bootstrap, error_text, t
 from cnnviz.ui import training as ui
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cnnviz.kernels import FilterConfig, apply_kernels, get_kernel
-from cnnviz.pooling import image_grid, pool_maps
+from cnnviz.conv import FilterConfig, apply_kernels, get_kernel, image_grid, pool_maps
 from cnnviz.ui import bootstrap, image_input, show_error, t
 from cnnviz.ui.pooling import choose_source, grid_size, pool_settings, show_grid, show_pooled, show_shapes
 

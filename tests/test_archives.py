@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnviz.archives import ArchiveLimits, load_image_folders
+from cnnviz.data import ArchiveLimits, load_image_folders
 from cnnviz.errors import DataError
 
 

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from cnnviz.arithmetic import (
+from cnnviz.conv import (
     STACK_PRESETS,
     LayerKind,
     LayerSpec,
@@ -320,7 +320,7 @@ def test_stack_errors_name_the_layer() -> None:
 
 
 def test_table_rows_round_trip_and_bad_cells_are_explained() -> None:
-    from cnnviz.arithmetic import layer_from_row, layer_to_row, parse_padding
+    from cnnviz.conv import layer_from_row, layer_to_row, parse_padding
 
     for preset in STACK_PRESETS:
         for spec in preset.layers:

@@ -112,7 +112,7 @@ def test_korean_switch_in_the_browser(server: str, context) -> None:
 
 def _photo(tmp: Path) -> Path:
     """A real bundled photo re-encoded as JPEG, as a user's camera would give it."""
-    from cnnviz.images import list_samples
+    from cnnviz.data import list_samples
 
     sample = next(iter(list_samples().values()))
     path = tmp / "my_photo.jpg"
@@ -152,7 +152,7 @@ def test_upload_a_photo_and_a_wrong_file(server: str, context, url_path: str, tm
 
 def test_sample_photo_bytes_are_an_image() -> None:
     """Guard for the upload test's input: the bundled sample decodes."""
-    from cnnviz.images import list_samples
+    from cnnviz.data import list_samples
 
     data = next(iter(list_samples().values())).read_bytes()
     assert Image.open(io.BytesIO(data)).size[0] > 0
@@ -212,7 +212,7 @@ def _class_zip(path: Path, *, evil: bool = False) -> Path:
     """A zip of two class folders of small real photos (crops of a bundled sample), plus one non-image."""
     import zipfile
 
-    from cnnviz.images import list_samples
+    from cnnviz.data import list_samples
 
     photo = Image.open(next(iter(list_samples().values()))).convert("RGB")
     with zipfile.ZipFile(path, "w") as zf:

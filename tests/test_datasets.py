@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz import datasets
-from cnnviz.datasets import (
+from cnnviz import data as datasets
+from cnnviz.data import (
     DIGITS_CLASSES,
     REMOTE_SOURCES,
     SHAPES_CLASSES,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.arithmetic import LayerKind, LayerSpec, conv_output_size, walk_stack
+from cnnviz.conv import LayerKind, LayerSpec, conv_output_size, walk_stack
+from cnnviz.data import load_image
 from cnnviz.errors import CheckpointError, CnnvizError, ConfigError, ImageError, Phrase
 from cnnviz.i18n import load_catalog, translate
-from cnnviz.images import load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_SOURCES = sorted(p for p in (ROOT / "cnnviz").rglob("*.py") if "ui" not in p.relative_to(ROOT / "cnnviz").parts)
@@ -69,7 +69,7 @@ def test_image_errors_are_keyed() -> None:
 
 
 def test_checkpoint_errors_name_the_upload_in_korean() -> None:
-    from cnnviz.models import build, load_checkpoint
+    from cnnviz.nets import build, load_checkpoint
 
     with pytest.raises(CheckpointError, match="the uploaded file is not a PyTorch checkpoint") as info:
         load_checkpoint(build("lenet5"), b"garbage")

@@ -9,17 +9,21 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from cnnviz.datasets import FONTS_DIR, load_dataset, make_digits, make_shapes
-from cnnviz.errors import ConfigError
-from cnnviz.examples import (
+from cnnviz.data import (
     EXAMPLE_SEED_BASE,
+    FONTS_DIR,
     border_brightness,
     can_draw_examples,
     draw_example,
     example_input,
+    load_dataset,
+    make_digits,
+    make_shapes,
     photo_input,
+    preprocess,
 )
-from cnnviz.models import build, get_spec, load_manifest, preprocess
+from cnnviz.errors import ConfigError
+from cnnviz.nets import build, get_spec, load_manifest
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""cnnviz.features against independent PyTorch computations: hooks, filters, top-k, Grad-CAM, receptive fields."""
+"""cnnviz.explain against independent PyTorch computations: hooks, filters, top-k, Grad-CAM, receptive fields."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import features
-from cnnviz.features import (
+from cnnviz import explain as features
+from cnnviz.explain import (
     capture_activations,
     filter_map_pairs,
     filter_rgb,
@@ -26,6 +26,7 @@ from cnnviz.features import (
     top_activating_images,
     top_k_predictions,
 )
+from cnnviz.explain.hooks import _hooked
 
 
 def _block(in_channels: int, width: int, *, inplace: bool) -> nn.Sequential:
@@ -328,7 +329,7 @@ def _gradient_box(model: nn.Module, layer: str, row: int, col: int, shape: tuple
     """Bounding box (top, left, bottom, right) of the input pixels with a nonzero gradient of one unit."""
     x = torch.rand(1, *shape, dtype=torch.float64).requires_grad_(True)
     model = copy.deepcopy(model).double()
-    with features._hooked(model, [layer], detach=False) as store, torch.enable_grad():
+    with _hooked(model, [layer], detach=False) as store, torch.enable_grad():
         model(x)
         unit = store[layer][0, :, row, col].sum()
         (grad,) = torch.autograd.grad(unit, x)
@@ -438,7 +439,7 @@ def test_top_activating_images_brute_force(model: Tiny) -> None:
     ],
 )
 def test_receptive_field_of_registry_models_equals_the_gradient_region(name: str, layer: str) -> None:
-    from cnnviz.models import build, get_spec
+    from cnnviz.nets import build, get_spec
 
     spec = get_spec(name)
     model = build(name).eval()

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnnviz.data import ALLOWED_EXTENSIONS, SAMPLES_DIR, check_min_size, list_samples, load_image
 from cnnviz.errors import ImageError
-from cnnviz.images import ALLOWED_EXTENSIONS, SAMPLES_DIR, check_min_size, list_samples, load_image
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 

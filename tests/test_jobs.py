@@ -9,11 +9,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import torch
 
-from cnnviz import jobs
-from cnnviz.datasets import DataSplit
+from cnnviz.data import DataSplit
 from cnnviz.errors import TrainingError
-from cnnviz.jobs import JobLimiter, JobState, TrainingJob
-from cnnviz.training import RunStatus, TrainConfig, Trainer
+from cnnviz.train import JobLimiter, JobState, RunStatus, TrainConfig, Trainer, TrainingJob, jobs
 
 SIZE = 16
 

@@ -1,4 +1,4 @@
-"""Kernels and pooling on images, checked against torch.nn.functional and cnnviz.arithmetic."""
+"""Kernels and pooling on images, checked against torch.nn.functional and cnnviz.conv."""
 
 from __future__ import annotations
 
@@ -11,19 +11,24 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from cnnviz.arithmetic import conv_output_size, pool_output_size
-from cnnviz.errors import ConfigError
-from cnnviz.kernels import (
+from cnnviz.conv import (
     KERNELS,
     FilterConfig,
+    PoolConfig,
+    PoolKind,
     apply_kernels,
     available_kernels,
+    conv_output_size,
     custom_kernel,
     filtered_image,
     get_kernel,
+    grid_cells,
+    image_grid,
+    pool_maps,
+    pool_output_size,
     zoom_output_pixel,
 )
-from cnnviz.pooling import PoolConfig, PoolKind, grid_cells, image_grid, pool_maps
+from cnnviz.errors import ConfigError
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from cnnviz.datasets import load_dataset
+from cnnviz.data import load_dataset, normalize, preprocess
 from cnnviz.errors import CheckpointError, ConfigError
-from cnnviz.models import (
+from cnnviz.nets import (
     ModelSpec,
     available_models,
     build,
@@ -24,11 +24,9 @@ from cnnviz.models import (
     get_spec,
     load_checkpoint,
     load_manifest,
-    normalize,
-    preprocess,
     spec_for_data,
 )
-from cnnviz.train_bundled import evaluate_accuracy
+from cnnviz.train.bundled import evaluate_accuracy
 
 BUNDLED = ["tinyvgg", "lenet5"]
 
@@ -206,7 +204,7 @@ def test_bundled_accuracy_on_a_fresh_split(name: str, n_val: int) -> None:
 
 
 def test_fold_batch_norm_keeps_the_function() -> None:
-    from cnnviz.train_bundled import fold_batch_norm
+    from cnnviz.train.bundled import fold_batch_norm
 
     trained = build("tinyvgg", batch_norm=True)
     for module in trained.modules():
@@ -225,7 +223,7 @@ def test_fold_batch_norm_keeps_the_function() -> None:
 def test_train_bundled_is_deterministic_and_writes_a_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
-    from cnnviz import train_bundled
+    from cnnviz.train import bundled as train_bundled
 
     tiny = replace(train_bundled.BUNDLES["lenet5"], n_train=48, n_val=16, epochs=1, batch_size=16)
     monkeypatch.setitem(train_bundled.BUNDLES, "lenet5", tiny)

@@ -12,11 +12,10 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from streamlit.testing.v1 import AppTest
 
-from cnnviz import features
-from cnnviz.datasets import FONTS_DIR
-from cnnviz.examples import draw_example, example_input
+from cnnviz import explain as features
+from cnnviz.data import FONTS_DIR, draw_example, example_input
 from cnnviz.i18n import translate
-from cnnviz.models import build, get_spec
+from cnnviz.nets import build, get_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "feature_maps.py")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.arithmetic import conv_output_size
+from cnnviz.conv import conv_output_size
 from cnnviz.i18n import translate
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "image_filters.py")

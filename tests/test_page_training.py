@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.i18n import translate
-from cnnviz.jobs import JobState, TrainingJob
+from cnnviz.train import JobState, TrainingJob
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "live_training.py")

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnnviz import scratch
+from cnnviz.conv import scratch
 from cnnviz.errors import ConfigError
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
@@ -135,9 +135,10 @@ def test_channel_mismatch_is_a_config_error() -> None:
 # ----------------------------------------------------------------------------------------------
 # The diagram's worked example: one output cell computed by hand equals PyTorch's value.
 
-from cnnviz.arithmetic import LayerKind, LayerSpec  # noqa: E402
-from cnnviz.conv_diagram import (  # noqa: E402
+from cnnviz.conv import (  # noqa: E402
     DiagramLabels,
+    LayerKind,
+    LayerSpec,
     build_plane,
     diagram_figure,
     example_output,

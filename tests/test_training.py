@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from cnnviz import models
-from cnnviz.datasets import DataSplit
+from cnnviz import nets as models
+from cnnviz.data import DataSplit
 from cnnviz.errors import CheckpointError, ConfigError
-from cnnviz.training import (
+from cnnviz.train import (
     Augmentation,
     EarlyStopping,
     LambdaCallback,
@@ -22,6 +22,7 @@ from cnnviz.training import (
     TrainConfig,
     Trainer,
     augment_batch,
+    components,
     config_from_dict,
     config_to_dict,
     load_trained,
@@ -235,9 +236,10 @@ def test_a_model_that_does_not_fit_the_data_says_so() -> None:
 def test_transfer_learning_freezes_convolutions_and_trains_a_new_head(monkeypatch, split: DataSplit) -> None:
     real_build = models.build
     pretrained = real_build("tinyvgg", image_size=SIZE)  # stands in for the bundled weights (8 classes)
-    monkeypatch.setattr(models, "build", lambda name, **kw: pretrained if kw.get("weights") else real_build(name, **kw))
+    fake_build = lambda name, **kw: pretrained if kw.get("weights") else real_build(name, **kw)  # noqa: E731
+    monkeypatch.setattr(components, "build", fake_build)
     spec = models.get_spec("tinyvgg")
-    monkeypatch.setattr(models, "get_spec", lambda name: dataclasses.replace(spec, image_size=SIZE))
+    monkeypatch.setattr(components, "get_spec", lambda name: dataclasses.replace(spec, image_size=SIZE))
     conv_before = pretrained.block1.conv1.weight.detach().clone()
     trainer = Trainer(_config(epochs=2, transfer=True), data=split)
     history = trainer.fit()

@@ -10,18 +10,23 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from cnnviz.arithmetic import STACK_PRESETS, Formula, LayerKind, LayerReport, LayerSpec, layer_to_row
-from cnnviz.conv_diagram import (
-    MAX_TEXT_CELLS,
+from cnnviz.conv import (
+    STACK_PRESETS,
     DiagramLabels,
+    Formula,
+    LayerKind,
+    LayerReport,
+    LayerSpec,
     build_plane,
     diagram_figure,
     example_output,
     example_run,
     example_tensors,
+    layer_to_row,
     plane_values,
     step_detail,
 )
+from cnnviz.conv.diagram import MAX_TEXT_CELLS
 from cnnviz.ui.base import error_text, t
 
 __all__ = [

@@ -10,14 +10,15 @@ import pandas as pd
 import streamlit as st
 from PIL import Image, ImageDraw
 
-from cnnviz.arithmetic import conv_output_formula, conv_param_count
-from cnnviz.kernels import (
+from cnnviz.conv import (
     CUSTOM_MAX,
     CUSTOM_MIN,
     FilterConfig,
     FilterResult,
     PixelZoom,
     available_kernels,
+    conv_output_formula,
+    conv_param_count,
     filtered_image,
 )
 from cnnviz.render import colorbar_figure, diverging_rgb, montage, png_bytes, symmetric_vmax

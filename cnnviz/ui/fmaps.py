@@ -13,11 +13,18 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from cnnviz import features
-from cnnviz.datasets import load_dataset
+from cnnviz import explain
+from cnnviz.data import (
+    MAX_EXAMPLE_NUMBER,
+    can_draw_examples,
+    draw_example,
+    example_input,
+    load_dataset,
+    normalize,
+    photo_input,
+)
 from cnnviz.errors import CheckpointError
-from cnnviz.examples import MAX_EXAMPLE_NUMBER, can_draw_examples, draw_example, example_input, photo_input
-from cnnviz.models import ModelSpec, available_models, build, get_spec, normalize
+from cnnviz.nets import ModelSpec, available_models, build, get_spec
 from cnnviz.render import diverging_rgb, montage, sequential_rgb, upscale_nearest
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.image_input import image_input
@@ -191,13 +198,13 @@ def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
     Each layer's grid has as many tile columns as fit its share of a row of ``layer_rows``, so
     channel i sits at the same place in every layer of a block (conv → ReLU → pool line up).
     """
-    logits, acts = features.run_with_activations(_model, torch.from_numpy(x))
-    maps = features.spatial_activations(acts)
+    logits, acts = explain.run_with_activations(_model, torch.from_numpy(x))
+    maps = explain.spatial_activations(acts)
     grids = {}
     for row in layer_rows(list(maps)):
         for name in row:
             grids[name] = png_bytes(layer_grid(maps[name], cols=max(1, PAGE_WIDTH // len(row) // TILE)))
-    return Analysis(logits, maps, features.conv_filters(_model), grids)
+    return Analysis(logits, maps, explain.conv_filters(_model), grids)
 
 
 def layer_rows(names: list[str], *, per_row: int = 5) -> list[list[str]]:
@@ -209,9 +216,9 @@ def layer_rows(names: list[str], *, per_row: int = 5) -> list[list[str]]:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def grad_cams(model_key: str, _model: nn.Module, x: np.ndarray, target: int | None) -> list[features.GradCam]:
+def grad_cams(model_key: str, _model: nn.Module, x: np.ndarray, target: int | None) -> list[explain.GradCam]:
     """Grad-CAM at every conv layer (one forward and backward pass)."""
-    return features.grad_cam_all(_model, torch.from_numpy(x), features.conv_layer_names(_model), target=target)
+    return explain.grad_cam_all(_model, torch.from_numpy(x), explain.conv_layer_names(_model), target=target)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -229,12 +236,12 @@ def top_shapes(
     The set is SHAPES_COUNT validation images, seed 0.
     """
     images, labels = _shapes_images(SHAPES_COUNT, 0)
-    indices, scores = features.top_activating_images(_model, layer, channel, normalize(images, _spec), k)
+    indices, scores = explain.top_activating_images(_model, layer, channel, normalize(images, _spec), k)
     pictures = (images[indices].permute(0, 2, 3, 1).numpy() * 255).round().astype(np.uint8)
     return pictures, [labels[i] for i in indices], scores
 
 
-def prediction_chart(predictions: list[features.Prediction]) -> go.Figure:
+def prediction_chart(predictions: list[explain.Prediction]) -> go.Figure:
     """Horizontal probability bars, most likely class on top, each bar labelled with its percentage."""
     ranked = predictions[::-1]  # plotly draws the first bar at the bottom
     bars = go.Bar(
@@ -275,7 +282,7 @@ def rgb_grid(tiles: np.ndarray, *, scale: int = 12, pad: int = 2) -> Image.Image
 
 
 def box_on_image(
-    image: np.ndarray, box: features.Box, *, scale: int, outside: bool = False, color=(255, 200, 0)
+    image: np.ndarray, box: explain.Box, *, scale: int, outside: bool = False, color=(255, 200, 0)
 ) -> Image.Image:
     """Enlarge an (H, W, 3) picture ``scale``× and outline ``box`` (in its pixels).
 

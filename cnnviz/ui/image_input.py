@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from PIL import Image
 
+from cnnviz.data import ALLOWED_EXTENSIONS, list_samples, load_image
 from cnnviz.errors import ImageError
-from cnnviz.images import ALLOWED_EXTENSIONS, list_samples, load_image
 from cnnviz.ui.base import error_text, t
 
 __all__ = ["image_input"]

@@ -6,9 +6,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from cnnviz.arithmetic import pool_output_formula
-from cnnviz.kernels import available_kernels
-from cnnviz.pooling import PoolCell, PoolConfig, PoolKind, PoolResult, grid_cells
+from cnnviz.conv import PoolCell, PoolConfig, PoolKind, PoolResult, available_kernels, grid_cells, pool_output_formula
 from cnnviz.render import number_grid_figure, symmetric_vmax, upscale_nearest
 from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import t

@@ -13,20 +13,20 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from cnnviz.archives import ArchiveData, load_image_folders
-from cnnviz.datasets import available_datasets
-from cnnviz.jobs import JobSnapshot, TrainingJob
-from cnnviz.models import ModelSpec, available_models, get_spec
+from cnnviz.data import ArchiveData, available_datasets, load_image_folders
+from cnnviz.nets import ModelSpec, available_models, get_spec
 from cnnviz.render import montage
-from cnnviz.training import (
+from cnnviz.train import (
     Augmentation,
     EpochStats,
     InitName,
+    JobSnapshot,
     OptimizerName,
     Precision,
     Schedule,
     TrainConfig,
     TrainedModel,
+    TrainingJob,
     save_trained,
 )
 from cnnviz.ui.base import t

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from cnnviz.data.images import ALLOWED_EXTENSIONS, load_image
 from cnnviz.errors import DataError, ImageError
-from cnnviz.images import ALLOWED_EXTENSIONS, load_image
 
 __all__ = ["ArchiveData", "ArchiveLimits", "load_image_folders"]
 
@@ -39,7 +39,7 @@ class ArchiveLimits:
 
 @dataclass(frozen=True)
 class ArchiveData:
-    split: Any  # cnnviz.datasets.DataSplit
+    split: Any  # cnnviz.data.DataSplit
     skipped: int  # files that were not images or could not be decoded
     skipped_names: tuple[str, ...]  # the first few of them, for the message
     counts: tuple[int, ...]  # images per class, in class order
@@ -210,8 +210,8 @@ def _split(images: dict[str, list[torch.Tensor]], val_fraction: float, seed: int
 
 
 def _make_split(**values: Any) -> Any:
-    """Build a cnnviz.datasets.DataSplit, filling the fields it has (mean/std from the training images)."""
-    from cnnviz.datasets import DataSplit
+    """Build a cnnviz.data.DataSplit, filling the fields it has (mean/std from the training images)."""
+    from cnnviz.data.split import DataSplit
 
     x = values["train_x"]  # (N, C, S, S)
     derived = {

@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from cnnviz.arithmetic import conv_output_size, same_padding
+from cnnviz.conv.rules import conv_paddings
+from cnnviz.conv.sizes import conv_output_size
+from cnnviz.data.images import image_to_chw
 from cnnviz.errors import ConfigError
-from cnnviz.images import image_to_chw
 
 __all__ = [
     "CUSTOM_MAX",
@@ -149,22 +150,10 @@ class FilterResult:
         return tuple(self.output.shape)  # (K, Ho, Wo)
 
 
-def _conv_pads(kernel: tuple[int, int], padding: Padding, dilation: int) -> tuple[int, int, int, int]:
-    """Return (top, bottom, left, right) zero padding as nn.Conv2d applies it."""
-    if padding == "same":
-        (top, bottom), (left, right) = same_padding(kernel[0], dilation), same_padding(kernel[1], dilation)
-        return top, bottom, left, right
-    if padding == "valid":
-        return 0, 0, 0, 0
-    if isinstance(padding, str) or padding < 0:
-        raise ConfigError.from_key("errors.filter_padding", padding=repr(padding))
-    return padding, padding, padding, padding
-
-
 def apply_kernels(image: Image.Image | np.ndarray, config: FilterConfig) -> FilterResult:
     """Convolve an image with K kernels as one ``nn.Conv2d(C, K)`` layer would, keeping every step.
 
-    image: a PIL image or a (C, H, W) float array. Output size from ``cnnviz.arithmetic``.
+    image: a PIL image or a (C, H, W) float array. Output size from ``cnnviz.conv.sizes``.
     Raises ConfigError when the kernels differ in size or the (dilated) kernel does not fit.
     """
     x = image_to_chw(image) if isinstance(image, Image.Image) else np.asarray(image, dtype=np.float32)
@@ -176,7 +165,9 @@ def apply_kernels(image: Image.Image | np.ndarray, config: FilterConfig) -> Filt
     kernel_size = sizes.pop()
     channels, height, width = x.shape
     out_h, out_w = conv_output_size((height, width), kernel_size, config.stride, config.padding, config.dilation)
-    pads = _conv_pads(kernel_size, config.padding, config.dilation)
+    stride, dilation = config.stride, config.dilation
+    (top, bottom), (left, right) = conv_paddings(config.padding, kernel_size, stride=stride, dilation=dilation)
+    pads = (top, bottom, left, right)
     weight = np.stack([np.broadcast_to(k.array(), (channels, *kernel_size)) for k in config.kernels])  # (K, C, kh, kw)
     bias = np.full(len(config.kernels), config.bias, dtype=np.float32)
     with torch.no_grad():

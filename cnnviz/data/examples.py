@@ -5,7 +5,7 @@ draws one picture of a chosen class from the procedural data set ("shapes" or "d
 that no training split uses: `load_dataset(seed=s)` draws from the spawned children of
 `SeedSequence(s)`, examples from `SeedSequence(EXAMPLE_SEED_BASE + number)` itself.
 
-`photo_input` prepares any photo with `cnnviz.models.preprocess` and, for one-channel models, lets
+`photo_input` prepares any photo with `cnnviz.data.preprocess` and, for one-channel models, lets
 the caller choose the polarity (white ink on black, as the digits and MNIST are, or the other way).
 """
 
@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
-from cnnviz.datasets import DIGITS_CLASSES, SHAPES_CLASSES, make_digits, make_shapes
+from cnnviz.data.digits import DIGITS_CLASSES, make_digits
+from cnnviz.data.preprocessing import normalize, preprocess
+from cnnviz.data.shapes import SHAPES_CLASSES, make_shapes
 from cnnviz.errors import ConfigError
-from cnnviz.models import ModelSpec, normalize, preprocess
+
+if TYPE_CHECKING:  # only for annotations: importing it would make a cycle
+    from cnnviz.nets.registry import ModelSpec
 
 __all__ = [
     "EXAMPLE_SEED_BASE",
@@ -115,7 +120,7 @@ def photo_input(spec: ModelSpec, picture: Image.Image, *, invert: bool | None = 
     """Prepare a photo as ``spec``'s model expects; for one-channel models choose the polarity.
 
     ``invert=None`` inverts exactly when the border is light (above 0.5), the rule
-    `cnnviz.models.preprocess` applies itself to digit models, so the default equals
+    `cnnviz.data.preprocess` applies itself to digit models, so the default equals
     ``preprocess(spec, picture)``. ``invert=True/False`` forces the choice. Colour models ignore it.
     """
     x = preprocess(spec, picture)  # (1, C, H, W)

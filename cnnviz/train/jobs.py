@@ -20,18 +20,10 @@ from typing import Any
 from torch import nn
 
 from cnnviz.errors import CnnvizError, TrainingError
-from cnnviz.training import (
-    Callback,
-    EpochSnapshot,
-    EpochStats,
-    History,
-    ModelCheckpoint,
-    RunStatus,
-    StepStats,
-    TrainConfig,
-    TrainedModel,
-    Trainer,
-)
+from cnnviz.train.callbacks import Callback, ModelCheckpoint
+from cnnviz.train.config import TrainConfig
+from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
+from cnnviz.train.trainer import TrainedModel, Trainer
 
 __all__ = ["DEFAULT_LIMITER", "JobLimiter", "JobSnapshot", "JobState", "TrainingJob"]
 

@@ -1,46 +1,44 @@
-"""The sliding-window picture as data: the plane a kernel slides over, the cells of one step, the figure.
+"""The sliding-window picture as data: the plane a kernel slides over, and the cells and numbers of one step.
 
 Convolution, pooling and transposed convolution are drawn the same way: a *plane* of cells (the
 input with its padding; for a transposed convolution the input with S − 1 zeros inserted between
 cells and padded by D·(F − 1) − P, over which an ordinary stride-1 convolution with the flipped
 kernel gives the same result as PyTorch's ``conv_transpose2d``), a window that steps over it, and
 the output grid. Example values are small seeded integers, so one output cell's sum can be read.
-Every text on a figure comes from the caller (already translated).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
-import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
-from plotly.subplots import make_subplots
 
-from cnnviz import scratch
-from cnnviz.arithmetic import LayerKind, LayerSpec, describe_layer, same_padding
+from cnnviz.conv import scratch
+from cnnviz.conv.layers import LayerKind, LayerSpec, describe_layer
+from cnnviz.conv.rules import as_pair, conv_paddings, kernel_span
 from cnnviz.errors import ConfigError
 
 __all__ = [
     "CellKind",
+    "ExampleRun",
+    "ExampleTensors",
     "Plane",
     "StepDetail",
-    "ExampleTensors",
-    "ExampleRun",
-    "DiagramLabels",
     "build_plane",
-    "example_tensors",
-    "step_detail",
     "example_output",
     "example_run",
+    "example_tensors",
     "plane_values",
-    "diagram_figure",
+    "step_detail",
 ]
 
+
 MAX_TEXT_CELLS = 16  # write values in the cells when the plane is at most this many cells wide and high
+
+
 MAX_HOVER_CELLS = 64 * 64  # per-cell hover text only up to this many cells (keeps the figure light)
 
 
@@ -103,33 +101,12 @@ class ExampleRun:
     max_abs_diff: float
 
 
-@dataclass(frozen=True)
-class DiagramLabels:
-    """Translated texts for the figure."""
-
-    input_title: str  # title over the plane
-    output_title: str  # title over the output grid
-    input: str  # legend: input cell
-    padding: str  # legend: padding cell
-    inserted: str  # legend: inserted zero
-    outside: str  # legend: cell beyond the padding (ceil mode)
-    window: str  # legend: cells under the window
-    done: str  # legend: output cells already computed
-    selected: str  # legend: the output cell of this step
-    row: str  # hover: "row"
-    col: str  # hover: "column"
-
-
-# ----------------------------------------------------------------------------------------------
-# Geometry
-
-
 def build_plane(spec: LayerSpec, in_size: tuple[int, int]) -> Plane:
     """Lay out the plane for ``spec`` on an (H, W) input. Raises ConfigError on impossible settings."""
     report = describe_layer(spec, (1, *in_size))  # validates everything PyTorch would
     out_size = report.out_shape[1:]
-    kernel = _pair(spec.kernel_size)
-    dilation = _pair(spec.dilation)
+    kernel = as_pair(spec.kernel_size)
+    dilation = as_pair(spec.dilation)
     axes = []
     for d in range(2):
         axes.append(_axis(spec, d, in_size[d], kernel[d], dilation[d], out_size[d]))
@@ -148,11 +125,11 @@ def _axis(
     spec: LayerSpec, d: int, size: int, kernel: int, dilation: int, out: int
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """One axis of the plane: kind of each position, input index of each position, origin."""
-    span = dilation * (kernel - 1) + 1
+    span = kernel_span(kernel, dilation)
     if spec.kind is LayerKind.CONV_TRANSPOSE:
-        stride, pad = _stride(spec)[d], _pair(spec.padding)[d]
+        stride, pad = _stride(spec)[d], as_pair(spec.padding)[d]
         lead = span - 1 - pad  # D·(F − 1) − P, negative means crop
-        trail = lead + _pair(spec.output_padding)[d]
+        trail = lead + as_pair(spec.output_padding)[d]
         spread = (size - 1) * stride + 1
         kinds = np.full(spread, CellKind.INSERTED)
         kinds[::stride] = CellKind.INPUT
@@ -160,10 +137,9 @@ def _axis(
         index[::stride] = np.arange(size)
         return _surround(kinds, index, max(lead, 0), max(trail, 0)) + (max(-lead, 0),)
     if spec.kind is LayerKind.CONV:
-        pad = spec.padding
-        lo, hi = (0, 0) if pad == "valid" else same_padding(kernel, dilation) if pad == "same" else (_pair(pad)[d],) * 2
+        lo, hi = conv_paddings(spec.padding, kernel, dilation=dilation)[d]  # stride was checked by describe_layer
     else:
-        lo = hi = _pair(spec.padding)[d]
+        lo = hi = as_pair(spec.padding)[d]
     kinds, index = _surround(np.full(size, CellKind.INPUT), np.arange(size), lo, hi)
     needed = (out - 1) * _stride(spec)[d] + span  # ceil-mode windows may hang past the padding
     extra = max(0, needed - len(kinds))
@@ -176,14 +152,10 @@ def _surround(kinds: np.ndarray, index: np.ndarray, lead: int, trail: int) -> tu
     return kinds, np.concatenate([np.full(lead, -1), index, np.full(trail, -1)])
 
 
-def _pair(value) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
-
-
 def _stride(spec: LayerSpec) -> tuple[int, int]:
     if spec.stride is None:
-        return _pair(spec.kernel_size) if spec.kind in (LayerKind.MAX_POOL, LayerKind.AVG_POOL) else (1, 1)
-    return _pair(spec.stride)
+        return as_pair(spec.kernel_size) if spec.kind in (LayerKind.MAX_POOL, LayerKind.AVG_POOL) else (1, 1)
+    return as_pair(spec.stride)
 
 
 def _window(plane: Plane, step: int) -> tuple[tuple[int, int], list[tuple[int, int]]]:
@@ -201,10 +173,6 @@ def _window(plane: Plane, step: int) -> tuple[tuple[int, int], list[tuple[int, i
     return (row, col), cells
 
 
-# ----------------------------------------------------------------------------------------------
-# Example values and one step's computation
-
-
 def example_tensors(spec: LayerSpec, in_shape: tuple[int, int, int], *, seed: int = 0) -> ExampleTensors:
     """Draw small integers: inputs 0…4, weights −1…2, biases −1…1 (exact in float32)."""
     generator = torch.Generator().manual_seed(seed)
@@ -212,7 +180,7 @@ def example_tensors(spec: LayerSpec, in_shape: tuple[int, int, int], *, seed: in
     x = torch.randint(0, 5, (1, *in_shape), generator=generator).float()  # (1, C, H, W)
     if spec.kind in (LayerKind.MAX_POOL, LayerKind.AVG_POOL):
         return ExampleTensors(x, None, None)
-    kernel = _pair(spec.kernel_size)
+    kernel = as_pair(spec.kernel_size)
     filters = spec.out_channels or 1
     shape = (filters, channels, *kernel) if spec.kind is LayerKind.CONV else (channels, filters, *kernel)
     weight = torch.randint(-1, 3, shape, generator=generator).float()
@@ -303,7 +271,7 @@ def example_output(spec: LayerSpec, in_shape: tuple[int, int, int], *, seed: int
 
 
 def example_run(spec: LayerSpec, in_shape: tuple[int, int, int], *, seed: int = 0) -> ExampleRun:
-    """Run the example layer with torch.nn.functional and with cnnviz.scratch; report the largest difference."""
+    """Run the example layer with torch.nn.functional and with cnnviz.conv.scratch; report the largest difference."""
     theirs = example_output(spec, in_shape, seed=seed)
     ex = example_tensors(spec, in_shape, seed=seed)
     x = ex.x.numpy()
@@ -319,107 +287,3 @@ def example_run(spec: LayerSpec, in_shape: tuple[int, int, int], *, seed: int = 
     else:
         ours = scratch.avg_pool2d(x, spec.kernel_size, stride, pad, spec.ceil_mode)
     return ExampleRun(theirs, ours, float(np.abs(theirs - ours).max()))
-
-
-# ----------------------------------------------------------------------------------------------
-# The figure
-
-PLANE_COLOURS = ("#c6dbef", "#e0e0e0", "#fdf1d6", "#f5f5f5")  # input, padding, inserted zero, outside
-WINDOW_COLOURS = ("#2171b5", "#8c8c8c", "#d9a441", "#d0d0d0")  # the same kinds, under the window
-OUTPUT_COLOURS = ("#f2f2f2", "#c7e9c0", "#238b45")  # pending, done, selected
-
-
-def _discrete_scale(colours: tuple[str, ...]) -> list[list]:
-    """A Plotly colourscale mapping integer codes 0…n−1 to flat colours."""
-    n = len(colours)
-    scale = []
-    for i, colour in enumerate(colours):
-        scale += [[i / n, colour], [(i + 1) / n, colour]]
-    return scale
-
-
-def diagram_figure(
-    plane: Plane, step: int, labels: DiagramLabels, *, values: np.ndarray | None = None, out_values=None
-) -> go.Figure:
-    """Draw the plane with the window of ``step`` and the output grid with its cell selected.
-
-    ``values`` (Hp, Wp) and ``out_values`` (OH, OW), when given and small, are written in the cells
-    (NaN cells stay blank).
-    """
-    (row, col), cells = _window(plane, step)
-    codes = plane.kinds.astype(int)
-    for r, c in cells:
-        codes[r, c] += 4  # the window's variant of the same kind
-    out_codes = np.zeros(plane.out_size, dtype=int)
-    out_codes.flat[:step] = 1
-    out_codes[row, col] = 2
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=(labels.input_title, labels.output_title),
-        column_widths=[plane.kinds.shape[1], max(plane.out_size[1], 1)],
-        horizontal_spacing=0.08,
-    )
-    fig.add_trace(_grid(codes, PLANE_COLOURS + WINDOW_COLOURS, values, labels), row=1, col=1)
-    fig.add_trace(_grid(out_codes, OUTPUT_COLOURS, out_values, labels), row=1, col=2)
-    rows, cols = zip(*cells, strict=True)
-    fig.add_shape(
-        type="rect",
-        x0=min(cols) - 0.5,
-        x1=max(cols) + 0.5,
-        y0=min(rows) - 0.5,
-        y1=max(rows) + 0.5,
-        line={"color": "#08306b", "width": 3},
-        row=1,
-        col=1,
-    )
-    legend = [
-        (labels.input, PLANE_COLOURS[0]),
-        (labels.padding, PLANE_COLOURS[1]),
-        (labels.window, WINDOW_COLOURS[0]),
-        (labels.done, OUTPUT_COLOURS[1]),
-        (labels.selected, OUTPUT_COLOURS[2]),
-    ]
-    if (plane.kinds == CellKind.INSERTED).any():
-        legend.insert(2, (labels.inserted, PLANE_COLOURS[2]))
-    if (plane.kinds == CellKind.OUTSIDE).any():
-        legend.insert(2, (labels.outside, PLANE_COLOURS[3]))
-    for name, colour in legend:
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="markers",
-                name=name,
-                marker={"symbol": "square", "size": 14, "color": colour, "line": {"color": "#999", "width": 1}},
-            )
-        )
-    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, scaleanchor="x", constrain="domain")
-    fig.update_yaxes(scaleanchor="x2", row=1, col=2)
-    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain")
-    for col, (height, width) in ((1, plane.kinds.shape), (2, plane.out_size)):  # whole-number ticks only
-        fig.update_yaxes(dtick=max(1, math.ceil(height / 10)), row=1, col=col)
-        fig.update_xaxes(dtick=max(1, math.ceil(width / 10)), row=1, col=col)
-    fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 60, "b": 40},
-        legend={"orientation": "h", "y": -0.1},
-        height=480,
-        plot_bgcolor="white",
-    )
-    return fig
-
-
-def _grid(codes: np.ndarray, colours: tuple[str, ...], values: np.ndarray | None, labels: DiagramLabels) -> go.Heatmap:
-    """One grid of flat-coloured cells, values written in them when the grid is small."""
-    n = len(colours)
-    heatmap = {"z": codes, "zmin": -0.5, "zmax": n - 0.5, "colorscale": _discrete_scale(colours)}
-    heatmap.update(showscale=False, xgap=1, ygap=1)
-    small = max(codes.shape) <= MAX_TEXT_CELLS
-    if values is not None and small:
-        heatmap["text"] = [["" if np.isnan(v) else f"{v:g}" for v in line] for line in np.asarray(values, float)]
-        heatmap["texttemplate"] = "%{text}"
-    if codes.size <= MAX_HOVER_CELLS:
-        heatmap["hovertemplate"] = f"{labels.row} %{{y}}, {labels.col} %{{x}}<extra></extra>"
-    else:
-        heatmap["hoverinfo"] = "skip"
-    return go.Heatmap(**heatmap)

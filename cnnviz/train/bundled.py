@@ -1,6 +1,6 @@
 """Train the bundled models and write assets/models/<name>.pt plus a manifest <name>.json.
 
-    python -m cnnviz.train_bundled [--model tinyvgg|lenet5|all] [--out assets/models]
+    python -m cnnviz.train.bundled [--model tinyvgg|lenet5|all] [--out assets/models]
 
 Seeded and deterministic on CPU: TinyVGG on the procedural "shapes", LeNet-5 on "digits".
 """
@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.datasets import load_dataset
-from cnnviz.models import MODELS_DIR, ModelSpec, build, get_spec, normalize
+from cnnviz.data.preprocessing import normalize
+from cnnviz.data.registry import load_dataset
+from cnnviz.nets.registry import MODELS_DIR, ModelSpec, build, get_spec
 
 __all__ = ["BUNDLES", "BundleConfig", "evaluate_accuracy", "main", "train_bundle"]
 
@@ -171,7 +172,7 @@ def _write_bundle(
         "val_accuracy": history[-1]["val_accuracy"],
         "history": history,
         "train_seconds": round(seconds, 1),
-        "command": f"python -m cnnviz.train_bundled --model {cfg.model}",
+        "command": f"python -m cnnviz.train.bundled --model {cfg.model}",
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "threads": torch.get_num_threads(),

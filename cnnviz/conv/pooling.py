@@ -16,9 +16,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from cnnviz.arithmetic import pool_output_size
+from cnnviz.conv.rules import avg_pool_divisor
+from cnnviz.conv.sizes import pool_output_size
+from cnnviz.data.images import image_to_chw
 from cnnviz.errors import ConfigError
-from cnnviz.images import image_to_chw
 
 __all__ = ["PoolCell", "PoolConfig", "PoolKind", "PoolResult", "grid_cells", "image_grid", "pool_maps"]
 
@@ -58,7 +59,7 @@ class PoolResult:
 def pool_maps(maps: np.ndarray | Image.Image, config: PoolConfig) -> PoolResult:
     """Pool every channel of ``maps`` (C, H, W) (or of a PIL image, in [0, 1]) as PyTorch does.
 
-    The output size comes from ``cnnviz.arithmetic.pool_output_size``.
+    The output size comes from ``cnnviz.conv.pool_output_size``.
     Raises ConfigError for a window that does not fit or padding larger than half the kernel.
     """
     x = image_to_chw(maps) if isinstance(maps, Image.Image) else np.asarray(maps, dtype=np.float32)
@@ -104,9 +105,9 @@ def grid_cells(result: PoolResult, channel: int = 0) -> list[PoolCell]:
             if result.winners is not None:
                 winner = divmod(int(result.winners[channel, i, j]), width)
             else:  # PyTorch clips a ceil-mode window at the padded border before counting its cells
-                rows_in = min(top + cfg.kernel_size, height + cfg.padding) - top
-                cols_in = min(left + cfg.kernel_size, width + cfg.padding) - left
-                divisor = rows_in * cols_in
+                divisor = avg_pool_divisor(top, cfg.kernel_size, height, cfg.padding) * avg_pool_divisor(
+                    left, cfg.kernel_size, width, cfg.padding
+                )
             cells.append(
                 PoolCell(
                     out_row=i,

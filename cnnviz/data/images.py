@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 ALLOWED_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"})
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "assets" / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
 MAX_PIXELS = 50_000_000  # 50 megapixels: any phone or camera photo; a decoded RGB copy ≤ 150 MB
 MODES = ("RGB", "L")
 

@@ -1,7 +1,7 @@
 """Convolution and pooling from scratch in NumPy, written to be read (as in "Deep Learning from Scratch", ch. 7).
 
 Every function takes a batch ``x`` of shape (N, C, H, W) and follows PyTorch's arguments and rules
-(output sizes come from :mod:`cnnviz.arithmetic`, so impossible settings raise ConfigError).
+(output sizes come from :mod:`cnnviz.conv.sizes`, so impossible settings raise ConfigError).
 The trick is ``im2col``: copy every window of the input into one row of a matrix, so that a
 convolution becomes a single matrix product with the flattened filters.
 """
@@ -10,21 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.arithmetic import (
-    IntOrPair,
-    Padding,
-    conv_output_size,
-    conv_transpose_output_size,
-    pool_output_size,
-    same_padding,
-)
+from cnnviz.conv.rules import IntOrPair, Padding, as_pair, avg_pool_divisor, conv_paddings, kernel_span
+from cnnviz.conv.sizes import conv_output_size, conv_transpose_output_size, pool_output_size
 from cnnviz.errors import ConfigError
 
 __all__ = ["im2col", "conv2d", "max_pool2d", "avg_pool2d", "conv_transpose2d"]
-
-
-def _pair(value: IntOrPair) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
 def _windows(
@@ -50,16 +40,6 @@ def _windows(
     return cols
 
 
-def _conv_pads(padding: Padding, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[tuple[int, int], ...]:
-    """((top, bottom), (left, right)) padding of a convolution, for ints, pairs, "same" and "valid"."""
-    if padding == "valid":
-        return (0, 0), (0, 0)
-    if padding == "same":
-        return same_padding(kernel[0], dilation[0]), same_padding(kernel[1], dilation[1])
-    ph, pw = _pair(padding)
-    return (ph, ph), (pw, pw)
-
-
 def im2col(
     x: np.ndarray, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: Padding = 0, dilation: IntOrPair = 1
 ) -> np.ndarray:
@@ -70,9 +50,9 @@ def im2col(
     """
     x = np.asarray(x, dtype=np.float64)
     n, c, h, w = x.shape
-    kernel, strides, dilations = _pair(kernel_size), _pair(stride), _pair(dilation)
-    out = _pair(conv_output_size((h, w), kernel, strides, padding, dilations))
-    pads = _conv_pads(padding, kernel, dilations)
+    kernel, strides, dilations = as_pair(kernel_size), as_pair(stride), as_pair(dilation)
+    out = as_pair(conv_output_size((h, w), kernel, strides, padding, dilations))
+    pads = conv_paddings(padding, kernel, dilation=dilations)
     padded = np.pad(x, ((0, 0), (0, 0), pads[0], pads[1]))  # (N, C, H + P_t + P_b, W + P_l + P_r)
     cols = _windows(padded, kernel, strides, dilations, out)  # (N, C, KH, KW, OH, OW)
     return cols.transpose(0, 4, 5, 1, 2, 3).reshape(n * out[0] * out[1], -1)
@@ -96,7 +76,7 @@ def conv2d(
     k, wc, kh, kw = weight.shape
     if wc != c:
         raise ConfigError(f"the filters have {wc} channels but the input has {c}: make them equal")
-    oh, ow = _pair(conv_output_size((h, w), (kh, kw), stride, padding, dilation))
+    oh, ow = as_pair(conv_output_size((h, w), (kh, kw), stride, padding, dilation))
     cols = im2col(x, (kh, kw), stride, padding, dilation)  # (N·OH·OW, C·KH·KW)
     out = cols @ weight.reshape(k, -1).T  # (N·OH·OW, K): one dot product per window and filter
     if bias is not None:
@@ -115,13 +95,13 @@ def _pool_windows(
 ) -> np.ndarray:
     """Windows of a pooling layer: x (N, C, H, W) → (N, C, OH, OW, KH·KW), cells outside the input = ``fill``."""
     n, c, h, w = x.shape
-    kernel = _pair(kernel_size)
-    strides = kernel if stride is None else _pair(stride)
-    (ph, pw), dilations = _pair(padding), _pair(dilation)
-    oh, ow = _pair(pool_output_size((h, w), kernel, strides, (ph, pw), dilations, ceil_mode))
+    kernel = as_pair(kernel_size)
+    strides = kernel if stride is None else as_pair(stride)
+    (ph, pw), dilations = as_pair(padding), as_pair(dilation)
+    oh, ow = as_pair(pool_output_size((h, w), kernel, strides, (ph, pw), dilations, ceil_mode))
     # In ceil mode the last window may hang over the bottom/right padding: pad a little more.
-    need_h = (oh - 1) * strides[0] + dilations[0] * (kernel[0] - 1) + 1
-    need_w = (ow - 1) * strides[1] + dilations[1] * (kernel[1] - 1) + 1
+    need_h = (oh - 1) * strides[0] + kernel_span(kernel[0], dilations[0])
+    need_w = (ow - 1) * strides[1] + kernel_span(kernel[1], dilations[1])
     extra_h, extra_w = max(0, need_h - h - 2 * ph), max(0, need_w - w - 2 * pw)
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)), constant_values=fill)
     cols = _windows(padded, kernel, strides, dilations, (oh, ow))  # (N, C, KH, KW, OH, OW)
@@ -158,14 +138,14 @@ def avg_pool2d(
     """
     x = np.asarray(x, dtype=np.float64)
     n, c, h, w = x.shape
-    kernel = _pair(kernel_size)
-    strides = kernel if stride is None else _pair(stride)
-    pads = _pair(padding)
+    kernel = as_pair(kernel_size)
+    strides = kernel if stride is None else as_pair(stride)
+    pads = as_pair(padding)
     sums = _pool_windows(x, kernel, strides, pads, 1, ceil_mode, fill=0.0).sum(axis=-1)  # (N, C, OH, OW)
-    counts = []
-    for size, k, s, p, o in zip((h, w), kernel, strides, pads, sums.shape[2:], strict=True):
-        starts = np.arange(o) * s - p  # first cell of each window, in input coordinates
-        counts.append(np.minimum(starts + k, size + p) - starts)  # window cells inside input + padding
+    counts = [
+        [avg_pool_divisor(i * s - p, k, size, p) for i in range(o)]  # window cells inside input + padding
+        for size, k, s, p, o in zip((h, w), kernel, strides, pads, sums.shape[2:], strict=True)
+    ]
     return sums / np.outer(counts[0], counts[1])  # (OH, OW) divisors broadcast over N, C
 
 
@@ -190,7 +170,7 @@ def conv_transpose2d(
     wc, k, kh, kw = weight.shape
     if wc != c:
         raise ConfigError(f"the filters expect {wc} input channels but the input has {c}: make them equal")
-    (sh, sw), (ph, pw), (eh, ew), (dh, dw) = map(_pair, (stride, padding, output_padding, dilation))
+    (sh, sw), (ph, pw), (eh, ew), (dh, dw) = map(as_pair, (stride, padding, output_padding, dilation))
     conv_transpose_output_size((h, w), (kh, kw), (sh, sw), (ph, pw), (eh, ew), (dh, dw))  # validate
     spread = np.zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1))  # (N, C, (H−1)·S + 1, (W−1)·S + 1)
     spread[:, :, ::sh, ::sw] = x

@@ -1,0 +1,24 @@
+"""Look inside a network: activations (one hook helper), filters, predictions, Grad-CAM and saliency,
+receptive fields, the images that excite a channel most."""
+
+from __future__ import annotations
+
+from cnnviz.explain import (
+    activations,
+    filters,
+    gradients,
+    hooks,
+    predictions,
+    receptive,
+    top_images,
+)
+from cnnviz.explain.activations import *  # noqa: F403
+from cnnviz.explain.filters import *  # noqa: F403
+from cnnviz.explain.gradients import *  # noqa: F403
+from cnnviz.explain.hooks import *  # noqa: F403
+from cnnviz.explain.predictions import *  # noqa: F403
+from cnnviz.explain.receptive import *  # noqa: F403
+from cnnviz.explain.top_images import *  # noqa: F403
+
+MODULES = (hooks, activations, filters, predictions, gradients, receptive, top_images)
+__all__ = [name for module in MODULES for name in module.__all__]

@@ -1,0 +1,188 @@
+"""Receptive fields in a real network: the input pixels one unit of a layer can see.
+
+The chain of conv and pooling layers is found by running the model once; the field itself is
+computed by :func:`cnnviz.conv.walk_stack` from their kernels, strides, paddings and dilations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from cnnviz.conv.layers import LayerKind, LayerSpec, receptive_window, walk_stack
+from cnnviz.conv.rules import as_pair
+from cnnviz.explain.hooks import _hooked, _resolve_layers
+
+__all__ = ["Box", "LayerGeometry", "ReceptiveField", "receptive_field", "spatial_layers"]
+
+
+_SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)  # layers that change where a unit looks
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    name: str  # module name
+    kind: LayerKind  # conv, max or average pooling
+    kernel_size: tuple[int, int]  # (kH, kW)
+    stride: tuple[int, int]
+    padding: tuple[int, int] | str  # zeros on each side, or "same" / "valid" (conv)
+    dilation: tuple[int, int]
+    ceil_mode: bool  # pooling rounds its output size up
+    in_size: tuple[int, int]  # (H, W) of its input
+    out_size: tuple[int, int]  # (H, W) of its output
+
+
+@dataclass(frozen=True)
+class Box:
+    top: int  # first row, inclusive
+    left: int  # first column, inclusive
+    bottom: int  # last row + 1
+    right: int  # last column + 1
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+    def clip(self, height: int, width: int) -> Box:
+        """Return the part of the box inside an image of ``height`` × ``width`` pixels."""
+        return Box(max(self.top, 0), max(self.left, 0), min(self.bottom, height), min(self.right, width))
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    layer: str
+    row: int
+    col: int
+    box: Box  # input pixels the unit can see, clipped to the image
+    full: Box  # the same before clipping (may reach into the zero padding)
+    size: tuple[int, int]  # (h, w) of the full receptive field
+    jump: tuple[int, int]  # input pixels between neighbouring units of this layer
+
+
+def _geometry(name: str, module: nn.Module, in_size: tuple[int, int], out_size: tuple[int, int]) -> LayerGeometry:
+    """Read kernel, stride, padding and dilation of a conv or pooling module as (h, w) pairs."""
+    if isinstance(module, nn.Conv2d):
+        kind = LayerKind.CONV
+    else:
+        kind = LayerKind.MAX_POOL if isinstance(module, nn.MaxPool2d) else LayerKind.AVG_POOL
+    padding = module.padding if isinstance(module.padding, str) else as_pair(module.padding)
+    return LayerGeometry(
+        name=name,
+        kind=kind,
+        kernel_size=as_pair(module.kernel_size),
+        stride=as_pair(module.stride if module.stride is not None else module.kernel_size),
+        padding=padding,
+        dilation=as_pair(getattr(module, "dilation", 1)),
+        ceil_mode=bool(getattr(module, "ceil_mode", False)),
+        in_size=in_size,
+        out_size=out_size,
+    )
+
+
+def _trace(model: nn.Module, input_shape: Sequence[int], names: Sequence[str]) -> list[tuple]:
+    """Run the model once on zeros; return (name, module, in_size, out_shape) per call, in execution order."""
+    records: list[tuple] = []
+
+    def make_hook(name: str):
+        def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            if inputs and isinstance(inputs[0], Tensor) and isinstance(output, Tensor):
+                records.append((name, module, tuple(inputs[0].shape[-2:]), tuple(output.shape)))
+
+        return hook
+
+    modules = _resolve_layers(model, list(names))
+    with _hooked(model, [], detach=True):
+        handles = [module.register_forward_hook(make_hook(name)) for name, module in modules.items()]
+        try:
+            with torch.no_grad():
+                model(_zeros_like_input(model, input_shape))
+        finally:
+            for handle in handles:
+                handle.remove()
+    return records
+
+
+def _zeros_like_input(model: nn.Module, input_shape: Sequence[int]) -> Tensor:
+    """A zero image (1, C, H, W) on the model's device and in its dtype."""
+    param = next(model.parameters(), None)
+    if param is None:
+        return torch.zeros(1, *input_shape)
+    return torch.zeros(1, *input_shape, dtype=param.dtype, device=param.device)
+
+
+def _walk_chain(records: Sequence[tuple], input_shape: Sequence[int], stop: str | None = None) -> list[LayerGeometry]:
+    """Keep the conv/pooling records that continue the chain, up to the first call of ``stop``.
+
+    A layer whose input size differs from the chain's current size (a residual shortcut run after
+    the main path) is left out, so the chain follows the main path.
+    """
+    chain, size = [], tuple(int(s) for s in input_shape[-2:])
+    for name, module, in_size, out_shape in records:
+        if isinstance(module, _SPATIAL) and in_size == size:
+            chain.append(_geometry(name, module, in_size, tuple(out_shape[-2:])))
+            size = tuple(out_shape[-2:])
+        if name == stop:
+            break
+    return chain
+
+
+def spatial_layers(model: nn.Module, input_shape: Sequence[int]) -> list[LayerGeometry]:
+    """Return the chain of conv and pooling layers an input of ``input_shape`` (C, H, W) goes through.
+
+    Found by running the model once on zeros (execution order); the model's mode is restored.
+    """
+    names = [name for name, module in model.named_modules() if isinstance(module, _SPATIAL)]
+    return _walk_chain(_trace(model, input_shape, names), input_shape)
+
+
+def _stack_reports(chain: Sequence[LayerGeometry], input_shape: tuple[int, ...]) -> list:
+    """Describe the chain with cnnviz.conv.walk_stack (receptive field, jump and start of each layer)."""
+    specs = [
+        LayerSpec(
+            kind=g.kind,
+            out_channels=1 if g.kind is LayerKind.CONV else None,  # channels do not move a receptive field
+            kernel_size=g.kernel_size,
+            stride=g.stride,
+            padding=g.padding,
+            dilation=g.dilation,
+            ceil_mode=g.ceil_mode,
+        )
+        for g in chain
+    ]
+    return walk_stack(specs, (1, *input_shape[-2:]))
+
+
+def receptive_field(model: nn.Module, layer: str, row: int, col: int, *, input_shape: Sequence[int]) -> ReceptiveField:
+    """Return the input pixels that unit (``row``, ``col``) of ``layer`` can see, for an input (C, H, W).
+
+    Computed from the kernel sizes, strides, paddings and dilations of the conv and pooling layers
+    up to ``layer`` (layers such as ReLU or BatchNorm see what the layer before them sees).
+    Raises ValueError for an unknown layer, a layer without a spatial map or a unit outside the map.
+    """
+    input_shape = tuple(int(s) for s in input_shape)
+    names = sorted({layer, *(n for n, m in model.named_modules() if isinstance(m, _SPATIAL))})
+    records = _trace(model, input_shape, names)
+    shapes = [out_shape for name, _, _, out_shape in records if name == layer]
+    if not shapes or len(shapes[0]) != 4:
+        got = shapes[0] if shapes else "not run"
+        raise ValueError(f"Layer {layer!r} has no spatial map (output {got}): pick a conv, ReLU or pooling layer.")
+    height, width = shapes[0][-2:]
+    if not (0 <= row < height and 0 <= col < width):
+        raise ValueError(
+            f"Unit ({row}, {col}) is outside {layer!r}'s {height}×{width} map: use row 0…{height - 1}, "
+            f"column 0…{width - 1}."
+        )
+    chain = _walk_chain(records, input_shape, stop=layer)
+    if not chain:  # no conv or pooling before this layer: a unit sees one pixel
+        full, size, jump = Box(row, col, row + 1, col + 1), (1, 1), (1, 1)
+    else:
+        last = _stack_reports(chain, input_shape)[-1]
+        (top, bottom), (left, right) = receptive_window(last, (row, col))
+        full, size, jump = Box(top, left, bottom + 1, right + 1), last.receptive_field, last.jump
+    return ReceptiveField(layer, row, col, full.clip(*input_shape[-2:]), full, tuple(size), tuple(jump))

@@ -1,0 +1,26 @@
+"""Training: the config, the trainer and its callbacks, augmentation, the history, checkpoints of trained
+models, and background jobs for the page (``python -m cnnviz.train.bundled`` trains the bundled weights)."""
+
+from __future__ import annotations
+
+from cnnviz.train import (
+    augment,
+    callbacks,
+    checkpoints,
+    components,
+    config,
+    history,
+    jobs,
+    trainer,
+)
+from cnnviz.train.augment import *  # noqa: F403
+from cnnviz.train.callbacks import *  # noqa: F403
+from cnnviz.train.checkpoints import *  # noqa: F403
+from cnnviz.train.components import *  # noqa: F403
+from cnnviz.train.config import *  # noqa: F403
+from cnnviz.train.history import *  # noqa: F403
+from cnnviz.train.jobs import *  # noqa: F403
+from cnnviz.train.trainer import *  # noqa: F403
+
+MODULES = (config, history, callbacks, augment, components, trainer, checkpoints, jobs)
+__all__ = [name for module in MODULES for name in module.__all__]

@@ -1,0 +1,185 @@
+"""The parts a run is assembled from: the model (or a bundled one with a new head), optimizer, schedule, precision."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from cnnviz.errors import ConfigError
+from cnnviz.nets.registry import available_models, build, get_spec
+from cnnviz.train.callbacks import Callback, LambdaCallback
+from cnnviz.train.config import InitName, OptimizerName, Precision, Schedule, TrainConfig
+
+__all__: list[str] = []
+
+
+_GLOBAL_RNG_LOCK = threading.Lock()  # two jobs building models at once must not interleave seeding and drawing
+
+
+def _as_callbacks(callbacks: Iterable[Callback | Callable[..., Any]]) -> list[Callback]:
+    out: list[Callback] = []
+    for cb in callbacks:
+        if isinstance(cb, Callback):
+            out.append(cb)
+        elif callable(cb):
+            out.append(LambdaCallback(on_epoch_end=cb))
+        else:
+            raise ConfigError(f"callback {cb!r} is neither a Callback nor a function.")
+    return out
+
+
+def _build_model(config: TrainConfig, data: Any) -> nn.Module:
+    """Build the registry model for the data (or the bundled one with a new head for transfer)."""
+    names = available_models()
+    if config.model not in names:
+        raise ConfigError(f"Unknown model {config.model!r}: choose one of {', '.join(names)}.")
+    num_classes = len(data.class_names)
+    if not config.transfer:
+        model = build(
+            config.model, num_classes=num_classes, in_channels=int(data.in_channels),
+            image_size=int(data.image_size), batch_norm=config.batch_norm, dropout=config.dropout,
+        )  # fmt: skip
+        _init_weights(model, config.init)
+        return model
+    spec = get_spec(config.model)
+    if (spec.in_channels, spec.image_size) != (int(data.in_channels), int(data.image_size)):
+        raise ConfigError(
+            f"Transfer learning from {config.model} needs {spec.image_size}×{spec.image_size} images with "
+            f"{spec.in_channels} channel(s), but the data has {data.image_size}×{data.image_size} with "
+            f"{data.in_channels}: load your images at that size and colour mode, or train from scratch."
+        )
+    model = build(config.model, weights="bundled")
+    head = _replace_head(model, num_classes)
+    _init_weights(head, config.init)
+    return model
+
+
+def _replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
+    """Freeze convolutions and norms, and swap the last Linear layer for a new one with ``num_classes`` outputs."""
+    linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ConfigError("This model has no linear classifier to replace: transfer learning needs one.")
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d | nn.BatchNorm2d):
+            m.requires_grad_(False)
+    parent_name, _, attr = linears[-1].rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    old = getattr(parent, attr)
+    head = nn.Linear(old.in_features, num_classes)
+    setattr(parent, attr, head)
+    return head
+
+
+def _freeze_frozen_norms(model: nn.Module) -> None:
+    """Keep frozen BatchNorm layers in eval mode so their running statistics do not drift."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d) and not m.weight.requires_grad:
+            m.eval()
+
+
+def _init_weights(module: nn.Module, init: InitName) -> None:
+    if init is InitName.DEFAULT:
+        return
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.Linear):
+            if init is InitName.XAVIER:
+                nn.init.xavier_uniform_(m.weight)
+            else:
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def _check_model_fits(model: nn.Module, data: Any, name: str, device: torch.device) -> None:
+    """Run two images through the model; raise ConfigError if their size or channels do not fit."""
+    probe = data.train_x[:2].to(device)  # (2, C, H, W)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(probe)
+    except RuntimeError as err:
+        raise ConfigError(
+            f"Model {name!r} does not fit {data.image_size}×{data.image_size} images with {data.in_channels} "
+            f"channel(s) ({str(err).splitlines()[0]}): choose a model made for this size, or another data set."
+        ) from err
+    finally:
+        model.train(was_training)
+    k = len(data.class_names)
+    if out.shape != (probe.shape[0], k):
+        raise ConfigError(f"Model {name!r} outputs shape {tuple(out.shape)}, but the data has {k} classes.")
+
+
+def _normalisation(config: TrainConfig, data: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean/std: the bundled model's for transfer learning, else the data set's (or computed)."""
+    if config.transfer:
+        spec = get_spec(config.model)
+        return tuple(map(float, spec.mean)), tuple(map(float, spec.std))
+    if getattr(data, "mean", None) is not None and getattr(data, "std", None) is not None:
+        return tuple(map(float, data.mean)), tuple(map(float, data.std))
+    x = data.train_x.float()
+    mean = x.mean(dim=(0, 2, 3))
+    std = x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def _make_optimizer(c: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    if not params:
+        raise ConfigError("No parameter is trainable: turn transfer learning off or use a model with a head.")
+    lr, wd, o = c.learning_rate, c.weight_decay, OptimizerName
+    if c.optimizer is o.SGD:
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd)
+    if c.optimizer in (o.MOMENTUM, o.NESTEROV):
+        return torch.optim.SGD(params, lr=lr, momentum=c.momentum, nesterov=c.optimizer is o.NESTEROV, weight_decay=wd)
+    if c.optimizer is o.ADAGRAD:
+        return torch.optim.Adagrad(params, lr=lr, eps=c.eps, weight_decay=wd)
+    if c.optimizer is o.RMSPROP:
+        return torch.optim.RMSprop(params, lr=lr, alpha=c.rms_alpha, eps=c.eps, weight_decay=wd)
+    cls = torch.optim.Adam if c.optimizer is o.ADAM else torch.optim.AdamW
+    return cls(params, lr=lr, betas=c.betas, eps=c.eps, weight_decay=wd)
+
+
+def _make_scheduler(c: TrainConfig, opt: torch.optim.Optimizer, total_steps: int) -> Any:
+    if c.schedule is Schedule.COSINE:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
+    if c.schedule is Schedule.ONE_CYCLE:
+        cycle_momentum = c.optimizer in (OptimizerName.MOMENTUM, OptimizerName.NESTEROV, OptimizerName.ADAM,
+                                         OptimizerName.ADAMW)  # fmt: skip
+        return torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=c.learning_rate, total_steps=total_steps + 1, cycle_momentum=cycle_momentum
+        )
+    return None
+
+
+def _precision(precision: Precision, device: torch.device) -> tuple[Callable[[], Any], Any]:
+    """Return (autocast context factory, GradScaler or None) for the precision and device."""
+    if precision is Precision.FP32:
+        return contextlib.nullcontext, None
+    if device.type == "cuda":
+        scaler = torch.amp.GradScaler("cuda")
+        return (lambda: torch.autocast("cuda", dtype=torch.float16)), scaler
+    return (lambda: torch.autocast(device.type, dtype=torch.bfloat16)), None
+
+
+def _grad_norm(opt: torch.optim.Optimizer) -> float:
+    grads = [p.grad.detach() for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+
+
+def _first_conv(model: nn.Module) -> nn.Conv2d | None:
+    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+
+
+def _copy_to_cpu(model: nn.Module) -> nn.Module:
+    clone = copy.deepcopy(model).to("cpu").eval()
+    for p in clone.parameters():
+        p.requires_grad_(True)  # unfrozen, so gradient tools (Grad-CAM, saliency) work on the copy
+    return clone

@@ -1,0 +1,372 @@
+"""Train a small CNN on in-memory tensors: ``Trainer(config).fit(callbacks=...)``.
+
+It runs in the calling thread (:mod:`cnnviz.train.jobs` runs it in a background thread for the
+page). The data set lives on the device as tensors; shuffling and augmentation draw from one
+seeded generator, so the same config and seed on the CPU give the same history. Losses and
+accuracies are summed on the device and read back every ``sync_every`` steps only."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.data.registry import load_dataset
+from cnnviz.device import device_label, select_device
+from cnnviz.errors import ConfigError
+from cnnviz.train.augment import augment_batch
+from cnnviz.train.callbacks import Callback, EarlyStopping, _cpu_state
+from cnnviz.train.components import (
+    _GLOBAL_RNG_LOCK,
+    _as_callbacks,
+    _build_model,
+    _check_model_fits,
+    _copy_to_cpu,
+    _first_conv,
+    _freeze_frozen_norms,
+    _grad_norm,
+    _make_optimizer,
+    _make_scheduler,
+    _normalisation,
+    _precision,
+)
+from cnnviz.train.config import TrainConfig
+from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
+
+__all__ = ["TrainedModel", "Trainer"]
+
+
+EXPLODED_LOSS_FACTOR = 100.0  # a loss above this × ln(classes) (chance level) counts as diverged
+
+
+MAX_MISCLASSIFIED = 64  # misclassified validation images kept for the page, most confident first
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A trained network with what is needed to use it again (preprocessing, class names, config)."""
+
+    model: nn.Module  # on the CPU, in eval mode
+    config: TrainConfig
+    class_names: tuple[str, ...]
+    in_channels: int
+    image_size: int
+    mean: tuple[float, ...]  # per-channel normalisation applied to [0, 1] images
+    std: tuple[float, ...]
+    dataset: str
+
+
+class Trainer:
+    """Train one model on one data set as the config says.
+
+    ``data`` (a ``cnnviz.data.DataSplit`` or anything with its fields) replaces loading
+    ``config.dataset``; ``model`` replaces building ``config.model`` from the registry.
+    Construction validates only; ``prepare()`` (called by ``fit``) loads data and builds the model
+    and raises ConfigError / DataError / CheckpointError.
+    """
+
+    def __init__(self, config: TrainConfig, *, data: Any = None, model: nn.Module | None = None) -> None:
+        self.config = config
+        self.device = select_device(config.device)
+        self.data = data
+        self.model: nn.Module | None = model
+        self.history = History()
+        self.stop_training = False
+        self.global_step = 0
+        self.total_steps = 0
+        self.mean: tuple[float, ...] = ()
+        self.std: tuple[float, ...] = ()
+        self._prepared = False
+        self._idle = 0.0  # seconds spent paused inside callbacks, excluded from speeds
+        self._bad_loss = math.nan  # the loss that ended a diverged run
+        self._stop_status = RunStatus.STOPPED
+
+    # -- public helpers -------------------------------------------------------------------------
+
+    @property
+    def device_label(self) -> str:
+        return device_label(self.device)
+
+    def request_stop(self, status: RunStatus = RunStatus.STOPPED, message: str = "") -> None:
+        """Stop after the current step (callbacks and the job call this)."""
+        self._stop_status, self.stop_training = status, True
+        if message:
+            self.history.message = message
+
+    def add_idle_time(self, seconds: float) -> None:
+        """Tell the trainer that ``seconds`` were spent paused, so speeds and times exclude them."""
+        self._idle += seconds
+
+    def release(self) -> None:
+        """Drop the data and its device copies (the model and history stay); ``fit`` cannot run again after."""
+        self.data = None if self.data is None else _DataShape(
+            tuple(self.data.class_names), int(self.data.in_channels), int(self.data.image_size),
+            str(getattr(self.data, "name", self.config.dataset)),
+        )  # fmt: skip
+        for name in ("_train_x", "_train_y", "_val_x", "_val_y"):
+            self.__dict__.pop(name, None)
+        self._prepared = False
+
+    def trained(self) -> TrainedModel:
+        """Return a CPU copy of the model in eval mode (every parameter requires grad) with what is needed to use it."""
+        if self.model is None:
+            raise ConfigError("The model has not been built yet: call fit() first.")
+        model = _copy_to_cpu(self.model)
+        d = self.data
+        return TrainedModel(
+            model, self.config, tuple(d.class_names), int(d.in_channels), int(d.image_size),
+            self.mean, self.std, str(getattr(d, "name", self.config.dataset)),
+        )  # fmt: skip
+
+    # -- preparation --------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Load the data, build and initialise the model, move everything to the device."""
+        if self._prepared:
+            return
+        if self.data is None:
+            c = self.config
+            self.data = load_dataset(c.dataset, n_train=c.n_train, n_val=c.n_val, seed=c.seed)
+        d = self.data
+        with _GLOBAL_RNG_LOCK:  # initial weights come from torch's global generator: seed and draw atomically
+            torch.manual_seed(self.config.seed)  # then dropout draws from it too (reproducible for a lone run)
+            if self.model is None:
+                self.model = _build_model(self.config, d)
+        self.model.to(self.device)
+        _check_model_fits(self.model, d, self.config.model, self.device)
+        self.mean, self.std = _normalisation(self.config, d)
+        self._load_tensors(d)
+        self._optimizer = _make_optimizer(self.config, [p for p in self.model.parameters() if p.requires_grad])
+        self._gen = torch.Generator().manual_seed(self.config.seed)
+        self._autocast, self._scaler = _precision(self.config.precision, self.device)
+        n = self._train_x.shape[0]
+        per_epoch = n // self.config.batch_size + int(n % self.config.batch_size >= 2)
+        self.steps_per_epoch = max(per_epoch, 1)
+        self.total_steps = self.steps_per_epoch * self.config.epochs
+        self._scheduler = _make_scheduler(self.config, self._optimizer, self.total_steps)
+        self.history.class_names = tuple(d.class_names)
+        self._prepared = True
+
+    def _load_tensors(self, d: Any) -> None:
+        pin = self.device.type == "cuda"
+        mean = torch.tensor(self.mean).view(1, -1, 1, 1)
+        std = torch.tensor(self.std).view(1, -1, 1, 1)
+        self._norm_each_batch = self.config.augmentation.color_jitter > 0  # jitter needs [0, 1] images
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            t = t.pin_memory() if pin else t
+            return t.to(self.device, non_blocking=pin)
+
+        train_x = d.train_x if self._norm_each_batch else (d.train_x - mean) / std
+        self._train_x, self._train_y = move(train_x), move(d.train_y)  # (N, C, H, W), (N,)
+        self._val_x, self._val_y = move((d.val_x - mean) / std), move(d.val_y)
+        self._mean_dev, self._std_dev = mean.to(self.device), std.to(self.device)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def fit(self, callbacks: Iterable[Callback | Callable[..., Any]] = ()) -> History:
+        """Train for ``config.epochs`` epochs (or until a callback stops) and return the history.
+
+        Plain functions in ``callbacks`` are called as ``fn(trainer, epoch_stats)`` after each epoch.
+        A NaN or infinite loss, or one 100× above chance level, ends the run with status DIVERGED, a
+        message saying what to try, and the model restored to the last epoch with finite losses.
+        """
+        self.prepare()
+        cbs = _as_callbacks(callbacks)
+        if self.config.patience > 0:
+            cbs.append(EarlyStopping(self.config.patience))
+        last_good = _cpu_state(self.model)
+        self._snapshot(0)
+        for cb in cbs:
+            cb.on_fit_start(self)
+        for epoch in range(1, self.config.epochs + 1):
+            stats = self._run_epoch(epoch, cbs)
+            if stats is None:
+                self._diverged(epoch, last_good)
+                break
+            self.history.epochs.append(stats)
+            last_good, self.history.last_good_epoch = _cpu_state(self.model), epoch
+            self._snapshot(epoch)
+            for cb in cbs:
+                cb.on_epoch_end(self, stats)
+            if self.stop_training:
+                break
+        if self.history.status is None:
+            self.history.status = self._stop_status if self.stop_training else RunStatus.FINISHED
+        self._final_report()
+        for cb in cbs:
+            cb.on_fit_end(self, self.history)
+        return self.history
+
+    def _run_epoch(self, epoch: int, cbs: Sequence[Callback]) -> EpochStats | None:
+        """Train one epoch and validate; return None when the loss is not finite."""
+        start, idle0 = time.perf_counter(), self._idle
+        train = self._train_steps(epoch, cbs)
+        if train is None:
+            return None
+        train_loss, train_acc, samples, grad_norm = train
+        train_seconds = time.perf_counter() - start - (self._idle - idle0)
+        val_loss, val_acc = self._evaluate()
+        if not math.isfinite(val_loss):
+            self._bad_loss = val_loss
+            return None
+        seconds = time.perf_counter() - start - (self._idle - idle0)
+        lr = self._optimizer.param_groups[0]["lr"]
+        speed = samples / max(train_seconds, 1e-9)
+        return EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, lr, speed, seconds, grad_norm)
+
+    def _train_steps(self, epoch: int, cbs: Sequence[Callback]) -> tuple[float, float, int, float] | None:
+        model, c = self.model, self.config
+        model.train()
+        _freeze_frozen_norms(model)
+        n = self._train_x.shape[0]
+        perm = torch.randperm(n, generator=self._gen).to(self.device, non_blocking=True)
+        zero = torch.zeros((), device=self.device)
+        ep_loss, ep_correct, ep_count = zero.clone(), zero.clone(), 0
+        win_loss, win_correct, win_count = zero.clone(), zero.clone(), 0
+        win_start, win_idle, grad_norm = time.perf_counter(), self._idle, 0.0
+        for i in range(self.steps_per_epoch):
+            idx = perm[i * c.batch_size : (i + 1) * c.batch_size]
+            loss, correct, sync_norm = self._step(idx, (i + 1) % c.sync_every == 0 or i + 1 == self.steps_per_epoch)
+            size = idx.shape[0]
+            win_loss += loss * size
+            win_correct += correct
+            win_count += size
+            self.global_step += 1
+            stats = None
+            if sync_norm is not None:  # read back to the host: the only per-window sync
+                grad_norm = sync_norm
+                loss_v, acc_v = win_loss.item() / win_count, win_correct.item() / win_count
+                if self._exploded(loss_v):
+                    return None
+                elapsed = time.perf_counter() - win_start - (self._idle - win_idle)
+                lr = self._optimizer.param_groups[0]["lr"]
+                stats = StepStats(self.global_step, epoch, loss_v, acc_v, lr, win_count / max(elapsed, 1e-9), grad_norm)
+                self.history.steps.append(stats)
+                ep_loss, ep_correct, ep_count = ep_loss + win_loss, ep_correct + win_correct, ep_count + win_count
+                win_loss, win_correct, win_count = zero.clone(), zero.clone(), 0
+                win_start, win_idle = time.perf_counter(), self._idle
+            for cb in cbs:
+                cb.on_step_end(self, stats)
+            if self.stop_training:
+                break
+        ep_loss, ep_correct, ep_count = ep_loss + win_loss, ep_correct + win_correct, ep_count + win_count
+        if ep_count == 0:
+            return 0.0, 0.0, 0, grad_norm
+        loss_v = ep_loss.item() / ep_count
+        if self._exploded(loss_v):
+            return None
+        return loss_v, ep_correct.item() / ep_count, ep_count, grad_norm
+
+    def _exploded(self, loss: float) -> bool:
+        """True for a NaN/inf loss or one far above chance level (weights blown up); remembers the value."""
+        limit = EXPLODED_LOSS_FACTOR * math.log(max(len(self.history.class_names), 2))
+        if math.isfinite(loss) and loss <= limit:
+            return False
+        self._bad_loss = loss
+        return True
+
+    def _step(self, idx: torch.Tensor, sync: bool) -> tuple[torch.Tensor, torch.Tensor, float | None]:
+        """One optimizer step on the images at ``idx``; returns loss, correct count, grad norm if ``sync``."""
+        x, y = self._train_x[idx], self._train_y[idx]  # (B, C, H, W), (B,)
+        aug = self.config.augmentation
+        if aug.enabled:
+            x = augment_batch(x, aug, self._gen)
+        if self._norm_each_batch:
+            x = (x - self._mean_dev) / self._std_dev
+        with self._autocast():
+            logits = self.model(x)  # (B, K)
+            loss = F.cross_entropy(logits.float(), y)
+        opt, scaler = self._optimizer, self._scaler
+        opt.zero_grad(set_to_none=True)
+        norm = None
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if sync:
+                scaler.unscale_(opt)
+                norm = _grad_norm(opt)
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            norm = _grad_norm(opt) if sync else None
+            opt.step()
+        if self._scheduler is not None:
+            self._scheduler.step()
+        correct = (logits.detach().argmax(1) == y).sum()
+        return loss.detach(), correct, norm
+
+    @torch.no_grad()
+    def _predict(self, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
+        """Return logits (N, K) in float32 for normalised images ``x`` (eval mode)."""
+        self.model.eval()
+        with self._autocast():
+            out = [self.model(x[i : i + batch]).float() for i in range(0, x.shape[0], batch)]
+        return torch.cat(out)
+
+    def _evaluate(self) -> tuple[float, float]:
+        logits = self._predict(self._val_x)
+        loss = F.cross_entropy(logits, self._val_y, reduction="sum")
+        correct = (logits.argmax(1) == self._val_y).sum()
+        n = self._val_y.shape[0]
+        return loss.item() / n, correct.item() / n
+
+    # -- snapshots, divergence and the final report --------------------------------------------
+
+    def _snapshot(self, epoch: int) -> None:
+        conv = _first_conv(self.model)
+        if conv is None:
+            return
+        captured: list[torch.Tensor] = []
+        handle = conv.register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+        was_training = self.model.training
+        try:
+            self._predict(self._val_x[self.history.probe_index : self.history.probe_index + 1])
+        finally:
+            handle.remove()
+            self.model.train(was_training)
+        filters = conv.weight.detach().float().cpu().numpy().copy()  # (C_out, C_in, k, k)
+        maps = captured[0][0].float().cpu().numpy().copy()  # (C_out, H, W)
+        filters.flags.writeable = maps.flags.writeable = False
+        self.history.snapshots.append(EpochSnapshot(epoch, filters, maps))
+
+    def _diverged(self, epoch: int, last_good: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(last_good)
+        good = self.history.last_good_epoch
+        kept = f"the weights of epoch {good} were kept" if good else "the initial weights were kept"
+        lr = self.config.learning_rate
+        self.history.status = RunStatus.DIVERGED
+        bad = self._bad_loss
+        what = f"exploded to {bad:.3g}" if math.isfinite(bad) else "became NaN or infinite"
+        self.history.message = (
+            f"Training diverged in epoch {epoch}: the loss {what} with learning rate {lr:g}; "
+            f"{kept}. Try a learning rate about 10× smaller (e.g. {lr / 10:g}), batch norm, or the Adam optimizer."
+        )
+
+    def _final_report(self) -> None:
+        logits = self._predict(self._val_x)
+        pred = logits.argmax(1)
+        k = len(self.history.class_names)
+        y = self._val_y
+        confusion = torch.bincount(y * k + pred, minlength=k * k).view(k, k)
+        wrong = (pred != y).nonzero().flatten()
+        confidence = logits.softmax(1).max(1).values[wrong]
+        order = wrong[confidence.argsort(descending=True)][:MAX_MISCLASSIFIED]
+        self.history.confusion = confusion.cpu().numpy()
+        self.history.misclassified = tuple(order.cpu().tolist())
+        self.history.misclassified_pred = tuple(pred[order].cpu().tolist())
+        self.model.eval()
+
+
+@dataclass(frozen=True)
+class _DataShape:
+    class_names: tuple[str, ...]
+    in_channels: int
+    image_size: int
+    name: str = ""
