@@ -32,7 +32,8 @@ from bench.timing import time_runs  # noqa: E402
 from cnnviz import explain  # noqa: E402
 from cnnviz.data import load_image, preprocess  # noqa: E402
 from cnnviz.nets import build, get_spec  # noqa: E402
-from cnnviz.ui.fmaps import layer_grid, png_bytes  # noqa: E402  (the page's own, uncached helpers)
+from cnnviz.render import png_bytes  # noqa: E402
+from cnnviz.ui.fmaps import layer_grid  # noqa: E402  (the page's own, uncached helper)
 
 WIDTH, HEIGHT = 4000, 3000  # 12 megapixels, a typical phone photo
 UPLOAD_MAX_SIDE = 512  # what cnnviz.ui.image_input passes to load_image

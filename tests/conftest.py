@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+# A missing translation raises instead of showing its key (pages, and the app server the browser tests start).
+os.environ["CNNVIZ_STRICT_I18N"] = "1"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

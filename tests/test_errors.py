@@ -131,3 +131,28 @@ def test_korean_filters_page_explains_a_garbage_upload_in_korean() -> None:
     assert not at.exception, [e.value for e in at.exception]
     expected = translate("errors.image_unreadable", "ko", formats="JPEG, PNG, WebP, BMP, GIF or TIFF")
     assert any("broken.png" in e.value and expected in e.value for e in at.error), [e.value for e in at.error]
+
+
+ERROR_CLASSES = {"CnnvizError", "ConfigError", "ImageError", "DataError", "CheckpointError", "TrainingError"}
+
+
+def _plain_messages(path: Path) -> list[int]:
+    """Lines that build a cnnviz error from a plain (English-only) message instead of a catalog key."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        and node.func.id in ERROR_CLASSES and node.args
+    ]  # CnnvizError("text") is plain; the key path is X.from_key("errors.x", ...) or X(key=...)
+
+
+def test_every_core_error_is_raised_with_a_translation_key() -> None:
+    plain = [f"{path.relative_to(ROOT)}:{line}" for path in CORE_SOURCES for line in _plain_messages(path)]
+    assert plain == [], f"raise these with X.from_key('errors.…', ...) so Korean pages show Korean: {plain}"
+
+
+def test_the_plain_message_scan_finds_one(tmp_path: Path) -> None:
+    sample = tmp_path / "bad.py"
+    lines = ['x = 1', 'raise ConfigError(f"stride {x} is not allowed")', 'raise ConfigError.from_key("errors.k")']
+    sample.write_text("\n".join(lines))
+    assert _plain_messages(sample) == [2]

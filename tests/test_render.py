@@ -141,3 +141,18 @@ def test_colorbar_figure() -> None:
     assert [list(c) for c in heat.colorscale][0][1] == DIVERGING_COLORSCALE[0][1]
     flat = colorbar_figure(2.0, 2.0, signed=False)  # constant map: still a valid bar
     assert flat.data[0].zmax > flat.data[0].zmin
+
+
+def test_tile_images_places_each_tile_row_major_with_gaps() -> None:
+    from cnnviz.render import tile_images
+
+    tiles = np.stack([np.full((2, 3, 3), 10 * (i + 1), np.uint8) for i in range(5)])  # 5 solid 2×3 tiles
+    grid = np.asarray(tile_images(tiles, cols=2, pad=1, scale=2, background=200))
+    assert grid.shape == (3 * 4 + 2, 2 * 6 + 1, 3)  # 3 rows of 4-pixel tiles, 2 columns of 6, 1-pixel gaps
+    for i in range(5):
+        top, left = (i // 2) * 5, (i % 2) * 7
+        assert (grid[top : top + 4, left : left + 6] == 10 * (i + 1)).all(), i
+    assert (grid[4, :] == 200).all() and (grid[:, 6] == 200).all()  # the gaps
+    assert (grid[10:, 7:] == 200).all()  # the empty sixth place
+    gray = np.asarray(tile_images(tiles[:, :, :, 0]))  # (N, H, W) tiles come back as grey RGB
+    assert gray.shape == (2 * 2 + 1, 3 * 3 + 2, 3)

@@ -40,6 +40,8 @@ __all__ = [
     "stack_controls",
 ]
 
+PADDING_MODES = ("number", "same", "valid")  # how the padding is given
+DIAGRAM_TEXTS = ("input", "padding", "inserted", "outside", "window", "done", "selected", "row", "col")
 COMPARE_LIMIT = 20_000_000  # MACs above which the NumPy comparison is skipped (it would take seconds)
 
 
@@ -77,7 +79,7 @@ def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:
     if mode is LayerKind.CONV:
         padding_mode = c4.selectbox(
             t("arith.padding_mode"),
-            ["number", "same", "valid"],
+            PADDING_MODES,
             format_func=lambda m: t(f"arith.padding_mode.{m}"),
             key="arith_padding_mode",
         )
@@ -140,9 +142,8 @@ def show_results(report: LayerReport) -> None:
 
 
 def _diagram_labels(kind: LayerKind) -> DiagramLabels:
-    names = ("input", "padding", "inserted", "outside", "window", "done", "selected", "row", "col")
     plane_key = "arith.diagram.plane_transposed" if kind is LayerKind.CONV_TRANSPOSE else "arith.diagram.plane"
-    return DiagramLabels(t(plane_key), t("arith.diagram.output"), *(t(f"arith.diagram.{n}") for n in names))
+    return DiagramLabels(t(plane_key), t("arith.diagram.output"), *(t(f"arith.diagram.{n}") for n in DIAGRAM_TEXTS))
 
 
 def _step_slider(steps: int) -> int:

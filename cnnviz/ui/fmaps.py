@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ from cnnviz.data import (
 )
 from cnnviz.errors import CheckpointError
 from cnnviz.nets import ModelSpec, available_models, build, get_spec
-from cnnviz.render import diverging_rgb, montage, sequential_rgb, upscale_nearest
+from cnnviz.render import diverging_rgb, montage, png_bytes, sequential_rgb, tile_images, upscale_nearest
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.image_input import image_input
 
@@ -270,15 +269,7 @@ def layer_grid(maps: np.ndarray, *, min_tile: int = 48, cols: int | None = None)
 
 def rgb_grid(tiles: np.ndarray, *, scale: int = 12, pad: int = 2) -> Image.Image:
     """Tile (N, h, w, 3) uint8 pictures into one grid, ceil(sqrt(N)) columns, white gaps."""
-    count, height, width, _ = tiles.shape
-    cols = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / cols)
-    th, tw = height * scale, width * scale
-    canvas = np.full((rows * th + (rows - 1) * pad, cols * tw + (cols - 1) * pad, 3), 255, np.uint8)
-    for i, tile in enumerate(tiles):
-        top, left = (i // cols) * (th + pad), (i % cols) * (tw + pad)
-        canvas[top : top + th, left : left + tw] = np.repeat(np.repeat(tile, scale, 0), scale, 1)
-    return Image.fromarray(canvas)
+    return tile_images(tiles, scale=scale, pad=pad)
 
 
 def box_on_image(
@@ -324,10 +315,3 @@ def colour_map(one: np.ndarray, vmax: float) -> np.ndarray:
 def saliency_image(saliency: np.ndarray) -> np.ndarray:
     """A gradient-saliency map (H, W) in the sequential colormap, as (H, W, 3) uint8."""
     return sequential_rgb(saliency, vmin=0.0)
-
-
-def png_bytes(img: Image.Image) -> bytes:
-    """Encode as PNG with fast compression (level 1: about half the time of Pillow's default 6)."""
-    buffer = io.BytesIO()
-    img.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()

@@ -12,14 +12,16 @@ from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import t
 from cnnviz.ui.filters import kernel_label, signed_image
 
-__all__ = ["choose_source", "grid_size", "pool_settings", "show_grid", "show_pooled", "show_shapes"]
+SOURCES = ("image", "filtered")  # what to pool: the photo, or a filtered map of it
+
+__all__ = ["SOURCES", "choose_source", "grid_size", "pool_settings", "show_grid", "show_pooled", "show_shapes"]
 
 
 def choose_source() -> str | None:
     """Pool the photo or one filtered map of it; return the filter's kernel name, or None for the photo."""
     source = st.radio(
         t("pool.source"),
-        ["image", "filtered"],
+        SOURCES,
         format_func=lambda s: t(f"pool.source.{s}"),
         horizontal=True,
         key="pool_source",

@@ -15,7 +15,7 @@ from PIL import Image
 
 from cnnviz.data import ArchiveData, available_datasets, load_image_folders
 from cnnviz.nets import ModelSpec, available_models, get_spec
-from cnnviz.render import montage
+from cnnviz.render import montage, tile_images
 from cnnviz.train import (
     Augmentation,
     EpochStats,
@@ -308,13 +308,8 @@ def filters_image(filters: np.ndarray, *, scale: int = 16) -> Image.Image:
         return montage(filters[:, 0], scale=scale, pad=2)
     vmax = float(np.abs(filters).max()) or 1.0
     tiles = ((filters / vmax + 1) / 2).clip(0, 1).transpose(0, 2, 3, 1)  # (C_out, k, k, 3), grey = 0
-    k, pad, cols = filters.shape[-1] * scale, 2, min(len(tiles), 5)  # rows of 5, like the feature maps beside
-    rows = -(-len(tiles) // cols)
-    canvas = np.full((rows * (k + pad) - pad, cols * (k + pad) - pad, 3), 255, np.uint8)
-    for i, tile in enumerate(tiles):
-        top, left = (i // cols) * (k + pad), (i % cols) * (k + pad)
-        canvas[top : top + k, left : left + k] = (np.kron(tile, np.ones((scale, scale, 1))) * 255).round()
-    return Image.fromarray(canvas)
+    pictures = np.rint(tiles * 255).astype(np.uint8)
+    return tile_images(pictures, cols=min(len(tiles), 5), pad=2, scale=scale)  # rows of 5, like the maps beside
 
 
 def maps_image(maps: np.ndarray) -> Image.Image:
