@@ -1,9 +1,10 @@
 """Every user-facing key exists in English and Korean, including every key a page builds with an f-string.
 
 A key written as a literal (``t("arith.title")``) is checked directly. A key built at run time
-(``t(f"pool.kind.{k}")``) is checked through ``_enumerations()`` below: the pattern maps to every value
-the placeholder can take, read from the code (enums, registries, constants), never typed here. A new
-f-string key without an entry fails ``test_every_fstring_key_is_enumerated``.
+(``t(f"pool.kind.{k}")``) is checked through the ``ENUMERATIONS`` of ``tests/keys_<area>.py``: the
+pattern maps to every value the placeholder can take, read from the code (enums, registries,
+constants), never typed there. A new f-string key without an entry fails
+``test_every_fstring_key_is_enumerated``.
 """
 
 from __future__ import annotations
@@ -29,35 +30,17 @@ def _values(source: Callable[[], Iterable[object]]) -> Callable[[], list[str]]:
 
 
 def _enumerations() -> dict[str, Callable[[], list[str]]]:
-    """Pattern (placeholders written "{}") → the values that fill it, from the code itself."""
-    from cnnviz.conv import LayerKind, PoolKind, available_kernels
-    from cnnviz.conv.rules import DIMS
-    from cnnviz.train import InitName, JobState, OptimizerName, Precision, Schedule
-    from cnnviz.ui import arith, pooling, training
+    """Pattern (placeholders written "{}") → the values that fill it, from the code itself.
 
-    return {
-        "filters.kernel.{}": _values(lambda: [*available_kernels(), "custom"]),
-        "pool.source.{}": _values(lambda: pooling.SOURCES),
-        "pool.kind.{}": _values(lambda: PoolKind),
-        "train.preset.{}": _values(lambda: training.PRESETS),
-        "train.story.{}": _values(lambda: training.PRESETS),
-        "train.opt.{}": _values(lambda: OptimizerName),
-        "train.sched.{}": _values(lambda: Schedule),
-        "train.init.{}": _values(lambda: InitName),
-        "train.prec.{}": _values(lambda: Precision),
-        "train.state.{}": _values(lambda: JobState),
-        "{}.formula_h": _values(lambda: ["filters", "pool"]),
-        "{}.formula_w": _values(lambda: ["filters", "pool"]),
-        "arith.mode.{}": _values(lambda: LayerKind),
-        "arith.padding_mode.{}": _values(lambda: arith.PADDING_MODES),
-        "arith.diagram.{}": _values(lambda: arith.DIAGRAM_TEXTS),
-        "arith.preset.{}": _values(lambda: [p.key for p in __import__("cnnviz").STACK_PRESETS]),
-        "errors.name.{}": _values(
-            lambda: ["input_size", "output_size", "kernel", "stride", "padding", "dilation", "output_padding", "value"]
-        ),  # fmt: skip
-        "errors.which.{}": _values(lambda: DIMS),
-        "errors.in_dim.{}": _values(lambda: DIMS),
-    }
+    Each area keeps its own table (tests/keys_*.py), so the areas can grow without touching each other.
+    """
+    from tests import keys_conv, keys_explain, keys_train
+
+    merged: dict[str, Callable[[], list[str]]] = {}
+    for table in (keys_conv.ENUMERATIONS, keys_explain.ENUMERATIONS, keys_train.ENUMERATIONS):
+        assert not set(merged) & set(table), set(merged) & set(table)
+        merged |= {pattern: _values(source) for pattern, source in table.items()}
+    return merged
 
 
 def _calls(path: Path) -> Iterable[ast.Call]:
@@ -156,7 +139,7 @@ def test_every_fstring_key_is_enumerated() -> None:
     known = _enumerations()
     found = {pattern: path for path in ALL_SOURCES for pattern in _fstring_patterns(path)}
     unknown = {p: str(path.relative_to(ROOT)) for p, path in found.items() if p not in known}
-    assert not unknown, f"add these f-string keys to _enumerations() in tests/test_i18n.py: {unknown}"
+    assert not unknown, f"add these f-string keys to ENUMERATIONS in tests/keys_<area>.py: {unknown}"
     assert found, "the scan finds the f-string keys"
 
 

@@ -1,0 +1,7 @@
+"""Keys the Feature-maps page, cnnviz.data, cnnviz.nets and cnnviz.explain build with f-strings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+ENUMERATIONS: dict[str, Callable[[], Iterable[object]]] = {}
