@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from cnnviz.errors import ConfigError
+from cnnviz.errors import ConfigError, Phrase
+from cnnviz.i18n import DEFAULT_LANGUAGE
 
-__all__ = ["select_device", "device_label"]
+__all__ = ["DEVICE_CHOICES", "device_label", "device_phrase", "select_device"]
+
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")  # "auto": CUDA, then MPS, then CPU
 
 
 def select_device(preference: str = "auto") -> torch.device:
@@ -15,7 +18,9 @@ def select_device(preference: str = "auto") -> torch.device:
     ``preference`` is ``"auto"`` (CUDA, then MPS, then CPU) or one of ``"cuda"``, ``"mps"``,
     ``"cpu"``. Raises ConfigError when an explicitly requested device is not available.
     """
-    pref = preference.lower()
+    pref = str(preference).lower()
+    if pref not in DEVICE_CHOICES:
+        raise ConfigError.from_key("errors.device_unknown", device=repr(preference), choices=", ".join(DEVICE_CHOICES))
     if pref == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -23,21 +28,24 @@ def select_device(preference: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if pref == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("CUDA was requested but no CUDA GPU is available: choose 'auto' or 'cpu'.")
+        raise ConfigError.from_key("errors.device_no_cuda")
     if pref == "mps" and not _mps_available():
-        raise ConfigError("MPS was requested but this machine has no Apple GPU: choose 'auto' or 'cpu'.")
-    if pref not in {"cuda", "mps", "cpu"}:
-        raise ConfigError(f"Unknown device {preference!r}: use 'auto', 'cuda', 'mps' or 'cpu'.")
+        raise ConfigError.from_key("errors.device_no_mps")
     return torch.device(pref)
 
 
-def device_label(device: torch.device) -> str:
-    """Describe a device for people, e.g. 'CUDA (NVIDIA A100)' or 'CPU (2 threads)'."""
+def device_phrase(device: torch.device) -> Phrase:
+    """Describe a device for people, translatable: 'CUDA (NVIDIA A100)', 'CPU (2 threads)'."""
     if device.type == "cuda":
-        return f"CUDA ({torch.cuda.get_device_name(device)})"
+        return Phrase("device.cuda", {"name": torch.cuda.get_device_name(device)})
     if device.type == "mps":
-        return "MPS (Apple GPU)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+        return Phrase("device.mps")
+    return Phrase("device.cpu", {"n": torch.get_num_threads()})
+
+
+def device_label(device: torch.device, lang: str = DEFAULT_LANGUAGE) -> str:
+    """Describe a device for people in ``lang``, e.g. 'CUDA (NVIDIA A100)' or 'CPU (2 threads)'."""
+    return device_phrase(device).localized(lang)
 
 
 def _mps_available() -> bool:

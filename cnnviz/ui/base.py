@@ -69,7 +69,7 @@ def bootstrap() -> str:
             key="lang_widget",
             on_change=_store_language,
         )
-        st.caption(t("ui.device", device=_device_text()))
+        st.caption(t("ui.device", device=_device_text(current_language())))
     return current_language()
 
 
@@ -114,5 +114,5 @@ def _store_language() -> None:
 
 
 @st.cache_resource
-def _device_text() -> str:
-    return device_label(select_device())
+def _device_text(lang: str) -> str:
+    return device_label(select_device(), lang)
