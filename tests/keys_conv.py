@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from cnnviz.conv import STACK_PRESETS, LayerKind, PoolKind, available_kernels
-from cnnviz.conv.rules import DIMS
+from cnnviz.conv.rules import ARGUMENT_NAMES, DIMS
 from cnnviz.ui import arith, pooling
 
 ENUMERATIONS: dict[str, Callable[[], Iterable[object]]] = {
@@ -18,8 +18,7 @@ ENUMERATIONS: dict[str, Callable[[], Iterable[object]]] = {
     "arith.padding_mode.{}": lambda: arith.PADDING_MODES,
     "arith.diagram.{}": lambda: arith.DIAGRAM_TEXTS,
     "arith.preset.{}": lambda: [p.key for p in STACK_PRESETS],
-    "errors.name.{}": lambda: ["input_size", "output_size", "kernel", "stride", "padding", "dilation", "output_padding",
-                               "value"],  # fmt: skip  (every name passed to as_pair and friends)
+    "errors.name.{}": lambda: [name.replace(" ", "_") for name in ARGUMENT_NAMES],
     "errors.which.{}": lambda: DIMS,
     "errors.in_dim.{}": lambda: DIMS,
 }

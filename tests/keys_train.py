@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from cnnviz.train import InitName, JobState, OptimizerName, Precision, Schedule
-from cnnviz.ui import training
+from cnnviz.train import PRESETS, InitName, JobState, OptimizerName, Precision, Schedule, setting_names
 
 ENUMERATIONS: dict[str, Callable[[], Iterable[object]]] = {
-    "train.preset.{}": lambda: training.PRESETS,
-    "train.story.{}": lambda: training.PRESETS,
+    "train.preset.{}": lambda: PRESETS,
+    "train.story.{}": lambda: PRESETS,
     "train.opt.{}": lambda: OptimizerName,
     "train.sched.{}": lambda: Schedule,
     "train.init.{}": lambda: InitName,
     "train.prec.{}": lambda: Precision,
     "train.state.{}": lambda: JobState,
+    "errors.setting.{}": setting_names,
 }

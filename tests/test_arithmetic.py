@@ -27,7 +27,9 @@ from cnnviz.conv import (
     receptive_window,
     walk_stack,
 )
+from cnnviz.conv.rules import avg_pool_divisor, pool_strides
 from cnnviz.errors import ConfigError
+from cnnviz.i18n import translate
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -115,10 +117,12 @@ def test_conv_transpose_output_size_matches_torch_on_a_random_grid() -> None:
 
 
 def test_square_int_arguments_give_an_int_and_pairs_give_a_pair() -> None:
-    assert conv_output_size(7, 3, 2, 1) == 4
-    assert conv_output_size((7, 9), 3, 2, 1) == (4, 5)
-    assert pool_output_size(6, 2) == 3
-    assert conv_transpose_output_size(4, 3, 2, 1, 1) == 8
+    square = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), None, 2, 1).shape[-1]
+    assert conv_output_size(7, 3, 2, 1) == square and isinstance(conv_output_size(7, 3, 2, 1), int)
+    assert conv_output_size((7, 9), 3, 2, 1) == tuple(F.conv2d(torch.zeros(1, 1, 7, 9), torch.zeros(1, 1, 3, 3), None, 2, 1).shape[-2:])
+    assert pool_output_size(6, 2) == F.max_pool2d(torch.zeros(1, 1, 6, 6), 2).shape[-1]
+    transposed = F.conv_transpose2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 3, 3), None, 2, 1, 1).shape[-1]
+    assert conv_transpose_output_size(4, 3, 2, 1, 1) == transposed
 
 
 @pytest.mark.parametrize(
@@ -130,12 +134,14 @@ def test_square_int_arguments_give_an_int_and_pairs_give_a_pair() -> None:
         ),
         (lambda: conv_output_size(5, 3, dilation=3), r"dilation 3 spans 7 cells.*dilation ≤ 2"),
         (lambda: conv_output_size((5, 9), (7, 3)), r"does not fit the height of a 5×9 input"),
-        (lambda: conv_output_size(7, 3, 2, "same"), r'"same" needs stride 1'),
+        (lambda: conv_output_size(7, 3, 2, "same"), r'"same" works only with stride 1, and the stride is 2'),
         (lambda: conv_output_size(7, 3, padding="full"), r"padding 'full' is unknown"),
-        (lambda: conv_output_size(7, 3, padding=-1), r"padding -1 is not allowed"),
-        (lambda: conv_output_size(7, 0), r"kernel 0 is not allowed: kernel must be ≥ 1"),
-        (lambda: conv_output_size(7, 3, stride=0), r"stride 0 is not allowed"),
-        (lambda: conv_output_size(0, 3), r"input size 0 is not allowed"),
+        (lambda: conv_output_size(7, 3, padding=-1), r"padding -1 is not possible: use 0 or more for the padding"),
+        (lambda: conv_output_size(7, 0), r"kernel 0 is not possible: use 1 or more for the kernel"),
+        (lambda: conv_output_size(7, 3, stride=0), r"stride 0 is not possible: use 1 or more for the stride"),
+        (lambda: conv_output_size(7, 3, dilation=(1, 0)), r"dilation 1×0 is not possible"),
+        (lambda: conv_output_size(0, 3), r"input size 0 is not possible"),
+        (lambda: conv_output_size(7, 2.5), r"kernel 2\.5 is not a whole number or a pair of whole numbers"),
         (lambda: pool_output_size(5, 3, padding=2), r"padding 2 is more than half of kernel 3"),
         (lambda: pool_output_size(5, 3, padding="same"), r"not available for pooling"),
         (lambda: pool_output_size(5, 6), r"does not fit a 5×5 input"),
@@ -145,6 +151,8 @@ def test_square_int_arguments_give_an_int_and_pairs_give_a_pair() -> None:
         (lambda: conv_param_count(2, 3, 3, groups=2), r"groups 2 must divide both in_channels 2 and out_channels 3"),
         (lambda: describe_layer(LayerSpec(LayerKind.AVG_POOL, kernel_size=2, dilation=2), (1, 8, 8)), r"no dilation"),
         (lambda: describe_layer(LayerSpec(LayerKind.CONV), (1, 8, 8)), r"out_channels"),
+        (lambda: describe_layer(LayerSpec(LayerKind.CONV, 0), (1, 8, 8)), r"number of filters 0 is not possible"),
+        (lambda: describe_layer(LayerSpec(LayerKind.CONV, 1), (0, 8, 8)), r"0 input channels is not possible"),
     ],
 )
 def test_impossible_settings_raise_config_error_naming_the_fix(call, match: str) -> None:
@@ -204,8 +212,50 @@ def test_macs_match_torch_flop_counter(spec: LayerSpec) -> None:
     assert report.params == sum(p.numel() for p in layer.parameters())
 
 
-def test_conv_macs_counts_every_output_times_every_weight() -> None:
-    assert conv_macs(3, 16, 3, 4) == 4 * 4 * 16 * 3 * 3 * 3
+def test_conv_macs_match_torch_flop_counter_on_a_random_grid() -> None:
+    """MACs against PyTorch's own count on real layers (FLOPs / 2), the output size from a forward pass."""
+    rng = random.Random(8)
+    for _ in range(60):
+        groups = rng.choice([1, 1, 2])
+        in_channels, out_channels = groups * rng.randint(1, 3), groups * rng.randint(1, 4)
+        kernel, stride = _random_pair(rng, 1, 4), _random_pair(rng, 1, 2)
+        layer = nn.Conv2d(in_channels, out_channels, kernel, stride, padding=rng.randint(0, 2), groups=groups)
+        with FlopCounterMode(display=False) as counter:
+            out = layer(torch.zeros(1, in_channels, rng.randint(4, 12), rng.randint(4, 12)))
+        output_size = tuple(out.shape[-2:])
+        assert conv_macs(in_channels, out_channels, kernel, output_size, groups) == counter.get_total_flops() // 2
+
+
+def test_below_minimum_reads_in_korean_too() -> None:
+    with pytest.raises(ConfigError) as info:
+        conv_output_size(7, 3, stride=0)
+    stride = translate("errors.name.stride", "ko")
+    assert info.value.localized("ko") == translate("errors.below_minimum", "ko", name=stride, value="0", minimum=1)
+    assert "스트라이드 0" in info.value.localized("ko")
+
+
+def test_avg_pool_divisor_is_the_count_pytorch_divides_by() -> None:
+    """PyTorch's divisor, read off as (sum of ones) / (average of ones), on a grid with ceil mode and padding."""
+    rng = random.Random(9)
+    for _ in range(200):
+        size, kernel = rng.randint(1, 9), rng.randint(1, 4)
+        stride, padding, ceil_mode = rng.randint(1, 3), rng.randint(0, kernel // 2), rng.random() < 0.5
+        ones = torch.ones(1, 1, 1, size)
+        args = ((1, kernel), (1, stride), (0, padding), ceil_mode)
+        try:
+            mean = F.avg_pool2d(ones, *args, count_include_pad=True)[0, 0, 0]
+        except RuntimeError:
+            continue
+        total = F.avg_pool2d(ones, *args, count_include_pad=True, divisor_override=1)[0, 0, 0]
+        ours = [avg_pool_divisor(i * stride - padding, kernel, size, padding) for i in range(len(mean))]
+        assert ours == [round(float(s / m)) for s, m in zip(total, mean, strict=True)], (size, kernel, stride, padding)
+
+
+def test_pool_strides_default_to_the_kernel_as_in_torch() -> None:
+    x = torch.randn(1, 1, 9, 11)
+    for kernel in (1, 2, 3, (2, 3)):
+        assert torch.equal(F.max_pool2d(x, kernel), F.max_pool2d(x, kernel, pool_strides(None, kernel)))
+    assert pool_strides(2, 3) == (2, 2) and pool_strides((1, 2), 3) == (1, 2)
 
 
 def test_formulas_show_the_users_numbers() -> None:
@@ -303,14 +353,46 @@ def test_receptive_field_matches_the_gradient_of_one_output_cell() -> None:
         checked += 1
 
 
+def _real_stack(preset) -> nn.Sequential:
+    """The preset as real torch layers (max pools kept), for shapes and parameter counts."""
+    modules, channels = [], preset.in_shape[0]
+    for spec in preset.layers:
+        if spec.kind is LayerKind.CONV:
+            modules.append(nn.Conv2d(channels, spec.out_channels, spec.kernel_size, spec.stride, spec.padding,
+                                     spec.dilation, bias=spec.bias))  # fmt: skip
+            channels = spec.out_channels
+        else:
+            modules.append(nn.MaxPool2d(spec.kernel_size, spec.stride, spec.padding))
+    return nn.Sequential(*modules)
+
+
+def _gradient_field(preset) -> int:
+    """Rows of the input that the middle output cell depends on (its receptive field, measured by a gradient)."""
+    x = torch.zeros(1, *preset.in_shape, requires_grad=True)
+    out = _torch_stack(list(preset.layers), preset.in_shape[0])(x)
+    out[0, 0, out.shape[2] // 2, out.shape[3] // 2].backward()
+    rows = torch.nonzero(x.grad[0].abs().sum(0).sum(1))
+    return int(rows.max() - rows.min() + 1)
+
+
+def test_presets_match_torch_layers() -> None:
+    for preset in STACK_PRESETS:
+        reports, stack = walk_stack(preset.layers, preset.in_shape), _real_stack(preset)
+        x = torch.zeros(1, *preset.in_shape)
+        for report, layer in zip(reports, stack, strict=True):
+            x = layer(x)
+            assert report.out_shape == tuple(x.shape[1:]), preset.key
+            assert report.params == sum(p.numel() for p in layer.parameters()), preset.key
+        if preset.in_shape[1] <= 32:  # the small presets: the field is inside the input, so the gradient sees it all
+            assert reports[-1].receptive_field[0] == _gradient_field(preset), preset.key
+
+
 def test_presets_show_the_classic_comparisons() -> None:
+    """Two 3×3 see what one 5×5 sees with fewer weights; three 3×3 against one 7×7 likewise."""
     presets = {p.key: walk_stack(p.layers, p.in_shape) for p in STACK_PRESETS}
-    assert sum(r.params for r in presets["one_5x5"]) == 25 and sum(r.params for r in presets["two_3x3"]) == 18
-    assert presets["one_5x5"][-1].receptive_field == presets["two_3x3"][-1].receptive_field == (5, 5)
-    assert sum(r.params for r in presets["one_7x7"]) == 49 and sum(r.params for r in presets["three_3x3"]) == 27
-    assert presets["one_7x7"][-1].receptive_field == presets["three_3x3"][-1].receptive_field == (7, 7)
-    assert [r.out_shape for r in presets["alexnet_head"]] == [(64, 55, 55), (64, 27, 27), (192, 27, 27), (192, 13, 13)]
-    assert presets["small_vgg"][-1].out_shape == (32, 8, 8)
+    for big, small in (("one_5x5", "two_3x3"), ("one_7x7", "three_3x3")):
+        assert presets[big][-1].receptive_field == presets[small][-1].receptive_field
+        assert sum(r.params for r in presets[small]) < sum(r.params for r in presets[big])
 
 
 def test_stack_errors_name_the_layer() -> None:

@@ -15,14 +15,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from cnnviz import data as datasets
 from cnnviz.data import (
+    DATASETS,
     DIGITS_CLASSES,
     REMOTE_SOURCES,
     SHAPES_CLASSES,
     available_datasets,
     cache_dir,
+    dataset_stats,
     download,
     load_dataset,
     read_cifar10,
@@ -107,10 +110,60 @@ def test_generation_is_fast() -> None:
 def test_bad_counts_and_names_are_refused() -> None:
     with pytest.raises(ConfigError, match="n_train"):
         load_dataset("shapes", n_train=0, n_val=5)
-    with pytest.raises(ConfigError, match="at most"):
+    with pytest.raises(ConfigError, match="at most 30000"):
         load_dataset("shapes", n_train=10**6, n_val=0)
-    with pytest.raises(DataError, match="shapes"):
+    with pytest.raises(DataError, match="imagenet.*shapes, digits, mnist, fashion-mnist, cifar10"):
         load_dataset("imagenet", n_train=5, n_val=5)
+    with pytest.raises(DataError, match="imagenet"):
+        dataset_stats("imagenet")
+
+
+def test_every_registry_entry_is_complete_and_true_to_its_data() -> None:
+    assert REMOTE_SOURCES == {name: info.source for name, info in DATASETS.items() if not info.procedural}
+    for name, info in DATASETS.items():
+        assert info.name == name and len(info.mean) == len(info.std) == info.in_channels, name
+        assert dataset_stats(name) == (info.mean, info.std)
+        if info.procedural:  # drawn here: the generator gives what the entry says
+            assert info.max_images and info.source is None and info.read is None, name
+            images, labels = info.generate(2 * len(info.class_names), seed=0)
+            assert images.shape[1:] == (info.image_size, info.image_size, info.in_channels) and images.dtype == np.uint8
+            assert sorted(set(labels.tolist())) == list(range(len(info.class_names)))
+        else:
+            assert info.source is not None and info.read is not None and info.max_images is None, name
+
+
+def _stripes(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A toy generator: 16×16 grey images, class 0 horizontal and class 1 vertical stripes."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    rows = np.tile((np.arange(16) % 4 < 2)[:, None], (1, 16)).astype(np.uint8) * 255
+    images = np.where(labels[:, None, None] == 0, rows, rows.T)[..., None]
+    return images, labels
+
+
+def test_a_third_procedural_data_set_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    stripes = datasets.DatasetInfo("stripes", ("horizontal", "vertical"), (0.5,), (0.5,), 16, 1, generate=_stripes,
+                                   max_images=100)  # fmt: skip
+    monkeypatch.setitem(DATASETS, "stripes", stripes)
+    assert available_datasets().index("stripes") < available_datasets().index("mnist")  # offline sets first
+    split = load_dataset("stripes", n_train=6, n_val=4, seed=1)
+    expected, labels = _stripes(6, seed=np.random.SeedSequence(1).spawn(2)[0])
+    torch.testing.assert_close(split.train_x[:, 0], torch.from_numpy(expected[..., 0]).float() / 255, rtol=0, atol=0)
+    assert split.train_y.tolist() == labels.tolist() and split.class_names == ("horizontal", "vertical")
+    assert datasets.draw_example("stripes", 1).shape == (16, 16, 1)
+    with pytest.raises(ConfigError, match="at most 100"):
+        load_dataset("stripes", n_train=100, n_val=1)
+
+
+def test_centre_by_mass_places_ink_like_mnist() -> None:
+    ink = np.zeros((30, 12), dtype=np.uint8)
+    ink[:, :4] = 255  # a bar whose mass sits left of its middle
+    out = datasets.centre_by_mass(Image.fromarray(ink), 28)
+    rows, cols = np.nonzero(out > 0.5)
+    assert rows.max() - rows.min() + 1 == 20  # the long side fills 20/28 of the side
+    mass = out / out.sum()
+    np.testing.assert_allclose((mass.sum(1) * np.arange(28)).sum(), 13.5, atol=0.5)  # centre of mass in the middle
+    np.testing.assert_allclose((mass.sum(0) * np.arange(28)).sum(), 13.5, atol=0.5)
 
 
 def test_cache_dir_honours_root_and_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -234,7 +287,8 @@ def _closed_port() -> int:
 
 def test_offline_download_raises_clear_data_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dead = f"http://127.0.0.1:{_closed_port()}/"
-    monkeypatch.setitem(REMOTE_SOURCES, "mnist", replace(REMOTE_SOURCES["mnist"], mirrors=(dead,)))
+    mnist = DATASETS["mnist"]
+    monkeypatch.setitem(DATASETS, "mnist", replace(mnist, source=replace(mnist.source, mirrors=(dead,))))
     with pytest.raises(DataError, match="offline"):
         load_dataset("mnist", n_train=5, n_val=5, root=tmp_path)
     assert not list(tmp_path.rglob("*.part"))
@@ -256,7 +310,7 @@ def test_load_mnist_like_from_a_local_mirror(tmp_path: Path, monkeypatch: pytest
         (mirror / name).write_bytes(blob)
         files.append((name, hashlib.md5(blob).hexdigest(), len(blob)))
     source = datasets.RemoteSource(mirrors=(mirror.as_uri() + "/",), files=tuple(files))
-    monkeypatch.setitem(REMOTE_SOURCES, "fashion-mnist", source)
+    monkeypatch.setitem(DATASETS, "fashion-mnist", replace(DATASETS["fashion-mnist"], source=source))
     seen: list[tuple[int, int]] = []
     split = load_dataset(
         "fashion-mnist",

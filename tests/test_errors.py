@@ -129,7 +129,7 @@ def test_korean_filters_page_explains_a_garbage_upload_in_korean() -> None:
     at.run()
     at.file_uploader(key="filters_upload").upload("broken.png", b"this is not a picture", "image/png").run()
     assert not at.exception, [e.value for e in at.exception]
-    expected = translate("errors.image_unreadable", "ko", formats="JPEG, PNG, WebP, BMP, GIF or TIFF")
+    expected = ImageError.from_key("errors.image_unreadable", formats=Phrase("errors.image_formats")).localized("ko")
     assert any("broken.png" in e.value and expected in e.value for e in at.error), [e.value for e in at.error]
 
 

@@ -61,7 +61,7 @@ def test_examples_are_not_training_images(model: str) -> None:
 
 
 def test_bad_requests_say_what_to_change() -> None:
-    with pytest.raises(ConfigError, match="mnist"):
+    with pytest.raises(ConfigError, match="shapes, digits, not from 'mnist'"):
         draw_example("mnist", 0)
     with pytest.raises(ConfigError, match="0 to 7"):
         draw_example("shapes", 8)

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from cnnviz import explain as features
+from cnnviz.errors import ConfigError
 from cnnviz.explain import (
     capture_activations,
     filter_map_pairs,
@@ -20,6 +21,7 @@ from cnnviz.explain import (
     grad_cam_all,
     layer_names,
     receptive_field,
+    record_calls,
     run_with_activations,
     saliency,
     spatial_layers,
@@ -156,12 +158,37 @@ def test_exception_in_body_propagates_unchanged(model: Tiny) -> None:
 
 
 def test_unknown_layer_lists_valid_names(model: Tiny) -> None:
-    with pytest.raises(ValueError, match=r"block9.*block1\.conv1"):
+    with pytest.raises(ConfigError, match=r"block9.*block1\.conv1"):
         with capture_activations(model, ["block9"]):
             pass
     assert _hook_count(model) == 0
-    with pytest.raises(ValueError, match="block1.relu1"):
+    with pytest.raises(ConfigError, match="block1.relu1"):
         grad_cam(model, torch.zeros(1, 3, 32, 32), "nope")
+
+
+def test_record_calls_sees_every_call_with_its_shapes() -> None:
+    model = Residual().train()  # its ReLU runs twice per forward pass
+    with record_calls(model) as calls, torch.no_grad():
+        assert not model.training
+        model(torch.zeros(1, 3, 16, 16))
+    assert model.training  # the mode is restored
+    assert [c.name for c in calls].count("relu") == 2
+    x = torch.zeros(1, 3, 16, 16)
+    with torch.no_grad():  # the same pass by hand, the reference for names and shapes
+        model.eval()
+        stem = model.stem(x)
+        conv1 = model.conv1(stem)
+        conv2 = model.conv2(model.relu(conv1))
+        short = model.shortcut(stem)
+    expected = [("stem", x, stem), ("conv1", stem, conv1), ("relu", conv1, conv1), ("conv2", conv1, conv2),
+                ("shortcut", stem, short), ("relu", conv2, conv2)]  # fmt: skip
+    assert [(c.name, c.in_shape, c.out_shape) for c in calls[:6]] == [
+        (name, tuple(a.shape), tuple(b.shape)) for name, a, b in expected
+    ]
+    assert _hook_count(model) == 0
+    with pytest.raises(ConfigError, match="nope"), record_calls(model, ["nope"]):
+        pass
+    assert _hook_count(model) == 0
 
 
 def test_input_and_parameters_not_modified(model: Tiny, image: torch.Tensor) -> None:
@@ -196,7 +223,7 @@ def test_filter_rgb_maps_zero_to_grey_and_extremes_to_ends() -> None:
     assert rgb.shape == (2, 3, 3, 3) and rgb.dtype == np.uint8
     assert rgb[0, 1, 1, 0] == 255 and rgb[0, 0, 0, 2] == 64  # -1/2 → 0.25 → 64
     assert (rgb[1] == 128).all()  # an all-zero filter is uniform grey
-    with pytest.raises(ValueError, match="3"):
+    with pytest.raises(ConfigError, match="3 input channels"):
         filter_rgb(np.zeros((2, 1, 3, 3)))
 
 
@@ -209,7 +236,7 @@ def test_filter_map_pairs_layout() -> None:
     np.testing.assert_array_equal(pairs[:, :, 6], 0)
     np.testing.assert_allclose(pairs[0, :2, :3], np.full((2, 3), -3 / 4), rtol=1e-6, atol=0)
     np.testing.assert_allclose(filter_tiles(np.ones((4, 2, 3, 3))), np.ones((4, 3, 3)), rtol=0, atol=0)
-    with pytest.raises(ValueError, match="as many"):
+    with pytest.raises(ConfigError, match="as many"):
         filter_map_pairs(tiles, maps[:1])
 
 
@@ -227,7 +254,7 @@ def test_top_k_predictions_match_softmax() -> None:
     everything = top_k_predictions(logits[0], names, k=50)
     assert len(everything) == 7
     assert sum(p.probability for p in everything) == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(ValueError, match="7 classes"):
+    with pytest.raises(ConfigError, match="7 classes"):
         top_k_predictions(torch.randn(2, 7), names)
 
 
@@ -285,9 +312,9 @@ def test_grad_cam_inplace_relu_model(image: torch.Tensor) -> None:
 
 
 def test_grad_cam_bad_target(model: Tiny, image: torch.Tensor) -> None:
-    with pytest.raises(ValueError, match="0…4"):
+    with pytest.raises(ConfigError, match="0…4"):
         grad_cam(model, image, "block1.conv1", target=5)
-    with pytest.raises(ValueError, match="one image"):
+    with pytest.raises(ConfigError, match="one image"):
         grad_cam(model, torch.zeros(2, 3, 32, 32), "block1.conv1")
     assert _hook_count(model) == 0
 
@@ -360,11 +387,17 @@ def test_receptive_field_equals_the_gradient_region(model: Tiny, layer: str) -> 
             assert box.top <= real[0] and box.left <= real[1] and real[2] <= box.bottom and real[3] <= box.right
 
 
-def test_receptive_field_numbers_for_tiny_vgg_shape(model: Tiny) -> None:
-    # conv3, conv3, pool2, conv3, conv3, pool2: size 1+2+2+1+4+4+2 = 16, jump 4
-    field = receptive_field(model, "block2.pool", 1, 2, input_shape=(3, 32, 32))
-    assert field.size == (16, 16) and field.jump == (4, 4)
-    assert field.full == features.Box(4, 8, 20, 24)
+def test_receptive_field_size_and_jump_equal_the_gradient_regions(model: Tiny) -> None:
+    """Away from the border the full field is the gradient region; neighbours' regions are a jump apart."""
+    shape = (3, 32, 32)
+    lin = _linearised(model)
+    field = receptive_field(model, "block2.pool", 1, 2, input_shape=shape)
+    top, left, bottom, right = _gradient_box(lin, "block2.pool", 1, 2, shape)
+    assert field.full == features.Box(top, left, bottom, right) == field.box  # not clipped: inside the image
+    assert field.size == (bottom - top, right - left)
+    below = _gradient_box(lin, "block2.pool", 2, 2, shape)
+    beside = _gradient_box(lin, "block2.pool", 1, 3, shape)
+    assert field.jump == (below[0] - top, beside[1] - left)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -392,7 +425,7 @@ def test_receptive_field_grid_of_settings(conv: dict) -> None:
 def test_receptive_field_follows_the_main_path_of_a_residual_block() -> None:
     model = Residual().eval()
     shape = (3, 16, 16)
-    assert [g.name for g in spatial_layers(model, shape)] == ["stem", "conv1", "conv2"]
+    assert [g.name for g in spatial_layers(model, shape)] == ["stem", "conv1", "conv2", "head.0"]  # not the shortcut
     lin = _linearised(model)
     for row, col in _units(8, 8):
         box = receptive_field(model, "conv2", row, col, input_shape=shape).box
@@ -400,11 +433,11 @@ def test_receptive_field_follows_the_main_path_of_a_residual_block() -> None:
 
 
 def test_receptive_field_errors(model: Tiny) -> None:
-    with pytest.raises(ValueError, match=r"row 0…29"):
+    with pytest.raises(ConfigError, match=r"row 0…29"):
         receptive_field(model, "block1.conv1", 30, 0, input_shape=(3, 32, 32))
-    with pytest.raises(ValueError, match="no spatial map"):
+    with pytest.raises(ConfigError, match="no feature maps"):
         receptive_field(model, "classifier.1", 0, 0, input_shape=(3, 32, 32))
-    with pytest.raises(ValueError, match="block1.conv1"):
+    with pytest.raises(ConfigError, match="block1.conv1"):
         receptive_field(model, "fc", 0, 0, input_shape=(3, 32, 32))
     assert _hook_count(model) == 0
 
@@ -423,7 +456,7 @@ def test_top_activating_images_brute_force(model: Tiny) -> None:
     np.testing.assert_array_equal(indices, order.numpy())
     np.testing.assert_allclose(scores, values.numpy(), rtol=1e-6, atol=1e-7)
     torch.testing.assert_close(images, before, rtol=0, atol=0)
-    with pytest.raises(ValueError, match="channels 0…5"):
+    with pytest.raises(ConfigError, match="channels 0…5"):
         top_activating_images(model, "block2.relu1", 6, images, k=5)
     assert _hook_count(model) == 0
 
@@ -436,6 +469,7 @@ def test_top_activating_images_brute_force(model: Tiny) -> None:
         ("lenet5", "block2.conv1"),
         ("smallresnet", "block2.relu2"),
         ("smallresnet", "block3.conv2"),
+        ("smallresnet", "pool"),  # global average pooling: one unit sees the whole image
     ],
 )
 def test_receptive_field_of_registry_models_equals_the_gradient_region(name: str, layer: str) -> None:

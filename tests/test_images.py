@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from cnnviz.data import ALLOWED_EXTENSIONS, SAMPLES_DIR, check_min_size, list_samples, load_image
-from cnnviz.errors import ImageError
+from cnnviz.errors import ConfigError, ImageError
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
@@ -192,9 +192,9 @@ def test_max_side_none_and_small_images_are_kept() -> None:
 
 
 def test_bad_arguments() -> None:
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(ConfigError, match="CMYK.*RGB, L"):
         load_image(b"x", mode="CMYK")
-    with pytest.raises(ValueError, match="max_side"):
+    with pytest.raises(ConfigError, match="max_side"):
         load_image(b"x", max_side=0)
 
 

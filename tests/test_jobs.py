@@ -8,10 +8,21 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from cnnviz.data import DataSplit
 from cnnviz.errors import TrainingError
-from cnnviz.train import JobLimiter, JobState, RunStatus, TrainConfig, Trainer, TrainingJob, jobs
+from cnnviz.train import (
+    JobLimiter,
+    JobState,
+    RunStatus,
+    TrainConfig,
+    Trainer,
+    TrainingJob,
+    jobs,
+    load_trained,
+    save_trained,
+)
 
 SIZE = 16
 
@@ -64,7 +75,7 @@ def test_a_job_runs_to_the_end_and_hands_over_the_model(started) -> None:
     assert job.trained is not None and not job.trained.model.training
     assert job.checkpoint.best_state is not None
     assert limiter.running == 0
-    assert "CPU" in snap.device
+    assert "CPU" in str(snap.device) and snap.message is None
 
 
 def test_pause_resume_and_stop(started) -> None:
@@ -81,7 +92,8 @@ def test_pause_resume_and_stop(started) -> None:
     assert job.join(timeout=60)
     snap = job.snapshot()
     assert snap.state is JobState.STOPPED and snap.status is RunStatus.STOPPED
-    assert "Stopped by the user" in snap.message
+    assert str(snap.message) == "Stopped by the user."
+    assert snap.message.localized("ko") == "사용자가 학습을 중지했습니다."
     assert snap.epoch < 200
 
 
@@ -100,7 +112,8 @@ def test_missing_heartbeat_stops_the_job(started) -> None:
     started.append(job.start())
     assert job.join(timeout=60), "the job should stop by itself when nobody touches it"
     snap = job.snapshot()
-    assert snap.state is JobState.STOPPED and "heartbeat" in snap.message
+    assert snap.state is JobState.STOPPED and "sent no heartbeat for 0.5 s" in str(snap.message)
+    assert "0.5초 동안 하트비트" in snap.message.localized("ko")
     assert snap.epoch < 500
 
 
@@ -115,7 +128,7 @@ def test_a_live_session_counts_as_a_heartbeat(started, monkeypatch) -> None:
     assert job.snapshot().state.active, job.snapshot().message
     alive["yes"] = False  # the session closed
     assert job.join(timeout=60)
-    assert "heartbeat" in job.snapshot().message
+    assert job.snapshot().message.key == "errors.run_heartbeat_lost"
 
 
 def test_the_cap_refuses_a_job_too_many_with_a_clear_error(started) -> None:
@@ -123,8 +136,9 @@ def test_the_cap_refuses_a_job_too_many_with_a_clear_error(started) -> None:
     first = TrainingJob(_config(epochs=500), data=_split(), limiter=limiter)
     started.append(first.start())
     second = TrainingJob(_config(), data=_split(), limiter=limiter)
-    with pytest.raises(TrainingError, match="limit is 1"):
+    with pytest.raises(TrainingError, match=r"1 training is already running on this server \(the limit is 1\)") as info:
         second.start()
+    assert "이미 학습 1개가 실행 중" in info.value.localized("ko")
     first.stop()
     assert first.join(timeout=60)
     assert limiter.running == 0
@@ -138,7 +152,8 @@ def test_a_bad_setting_fails_the_job_with_the_message(started) -> None:
     started.append(job.start())
     assert job.join(timeout=60)
     snap = job.snapshot()
-    assert snap.state is JobState.FAILED and "Unknown model" in snap.message
+    assert snap.state is JobState.FAILED and str(snap.message).startswith("Unknown model “alexnet”")
+    assert snap.message.localized("ko").startswith("알 수 없는 모델 “alexnet”")
     assert limiter.running == 0 and job.trained is None
 
 
@@ -153,3 +168,50 @@ def test_two_jobs_at_once_do_not_share_state(started) -> None:
         assert job.join(timeout=60)
     got = [[(e.train_loss, e.val_loss) for e in job.snapshot().epoch_stats] for job in both]
     assert got == expected
+
+
+def test_an_unexpected_error_fails_the_job_with_a_message_in_both_languages(started, monkeypatch) -> None:
+    def broken(self) -> None:
+        raise RuntimeError("out of memory\nmore lines")
+
+    monkeypatch.setattr(Trainer, "prepare", broken)
+    job = TrainingJob(_config(), data=_split(), limiter=JobLimiter(1))
+    started.append(job.start())
+    assert job.join(timeout=60)
+    snap = job.snapshot()
+    assert snap.state is JobState.FAILED
+    assert str(snap.message).startswith("Training failed unexpectedly (out of memory). Try other settings")
+    assert "RuntimeError" not in str(snap.message)
+    assert snap.message.localized("ko").startswith("학습이 예기치 않게 실패했습니다 (out of memory)")
+
+
+def _noise(seed: int = 0) -> DataSplit:
+    """Random images with random labels: the validation loss soon stops falling, so the best epoch is not the last."""
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (48,), generator=gen)
+    x = torch.rand(48, 3, SIZE, SIZE, generator=gen)
+    return DataSplit(x[:32], y[:32], x[32:], y[32:], ("a", "b"), 3, SIZE, "noise", (0.5,) * 3, (0.29,) * 3)
+
+
+def _val_loss(file: bytes, data: DataSplit) -> float:
+    """Load a downloaded .pt file and measure its validation loss ourselves."""
+    trained = load_trained(file)
+    mean, std = torch.tensor(trained.mean).view(1, 3, 1, 1), torch.tensor(trained.std).view(1, 3, 1, 1)
+    with torch.no_grad():
+        return F.cross_entropy(trained.model((data.val_x - mean) / std), data.val_y).item()
+
+
+def test_the_best_epoch_file_holds_the_best_epochs_weights(started) -> None:
+    data = _noise()
+    job = TrainingJob(_config(epochs=6, learning_rate=1e-2), data=data, limiter=JobLimiter(1))
+    started.append(job.start())
+    assert job.join(timeout=60)
+    epochs = job.snapshot().epoch_stats
+    best = min(epochs, key=lambda e: e.val_loss)
+    assert best.epoch < epochs[-1].epoch, "precondition: this run's best epoch is not its last"
+    best_file, last_file = save_trained(job.best_trained), save_trained(job.trained)
+    assert load_trained(best_file).epoch == best.epoch and not load_trained(best_file).last
+    assert load_trained(last_file).epoch == epochs[-1].epoch and load_trained(last_file).last
+    assert _val_loss(best_file, data) == pytest.approx(best.val_loss, rel=1e-5)
+    assert _val_loss(last_file, data) == pytest.approx(epochs[-1].val_loss, rel=1e-5)
+    assert _val_loss(best_file, data) < _val_loss(last_file, data)

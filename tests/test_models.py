@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import os
 import pickle
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -15,6 +18,11 @@ from torch import nn
 from cnnviz.data import load_dataset, normalize, preprocess
 from cnnviz.errors import CheckpointError, ConfigError
 from cnnviz.nets import (
+    MODELS,
+    MODELS_DIR,
+    ConvBlock,
+    ConvNet,
+    ModelEntry,
     ModelSpec,
     available_models,
     build,
@@ -32,8 +40,31 @@ def test_registry_names_and_specs() -> None:
         assert isinstance(spec, ModelSpec) and spec.name == name
         assert len(spec.mean) == len(spec.std) == spec.in_channels
     assert get_spec("TinyVGG").name == "tinyvgg"
-    with pytest.raises(ConfigError, match="tinyvgg"):
+    with pytest.raises(ConfigError, match="alexnet.*tinyvgg, lenet5, smallresnet"):
         get_spec("alexnet")
+
+
+def test_an_unknown_name_is_refused_not_built_as_another_model() -> None:
+    with pytest.raises(ConfigError, match="tinyvgg, lenet5, smallresnet"):
+        build("lenet")  # was quietly LeNet-5 before
+
+
+def test_the_registry_says_which_models_ship_trained() -> None:
+    trained = {name: get_spec(name).has_bundled_weights for name in available_models()}
+    assert trained == {"tinyvgg": True, "lenet5": True, "smallresnet": False}  # smallresnet ships untrained
+    assert (MODELS_DIR / "tinyvgg.pt").is_file() and get_spec("smallresnet").weights_file is None
+
+
+def test_adding_a_model_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    wide = ModelEntry(
+        replace(get_spec("tinyvgg"), name="widevgg", weights_file=None, description="wider TinyVGG"),
+        partial(ConvNet, (ConvBlock((16,), 3), ConvBlock((32,), 3)), (64,)),
+    )
+    monkeypatch.setitem(MODELS, "widevgg", wide)
+    assert "widevgg" in available_models() and get_spec("widevgg") is wide.spec
+    model = build("widevgg", num_classes=3)
+    assert [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)] == [16, 32]
+    assert model(torch.zeros(2, 3, 64, 64)).shape == (2, 3)
 
 
 @pytest.mark.parametrize("name", ["tinyvgg", "lenet5", "smallresnet"])
@@ -70,11 +101,39 @@ def test_lenet5_layers() -> None:
     assert model.block1.conv1.padding == (2, 2) and model.block1.conv1.kernel_size == (5, 5)
 
 
-# Exact counts by hand: TinyVGG = 3·10·9+10 + 3·(10·10·9+10) + 1690·8+8; LeNet-5 the classic 61,706.
-@pytest.mark.parametrize(("name", "expected"), [("tinyvgg", 280 + 3 * 910 + 1690 * 8 + 8), ("lenet5", 61_706)])
-def test_parameter_counts(name: str, expected: int) -> None:
-    model = build(name)
-    assert count_parameters(model) == sum(p.numel() for p in model.parameters()) == expected
+def _reference(name: str) -> nn.Sequential:
+    """The architectures written out layer by layer in plain PyTorch, from their papers (CNN Explainer, LeNet-5)."""
+    if name == "tinyvgg":
+        return nn.Sequential(
+            nn.Conv2d(3, 10, 3), nn.ReLU(), nn.Conv2d(10, 10, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(10, 10, 3), nn.ReLU(), nn.Conv2d(10, 10, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(10 * 13 * 13, 8),
+        )  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["tinyvgg", "lenet5"])
+def test_architecture_equals_a_plain_pytorch_reference(name: str) -> None:
+    model, reference = build(name).eval(), _reference(name).eval()
+    assert count_parameters(model) == sum(p.numel() for p in reference.parameters())
+    if name == "lenet5":
+        assert count_parameters(model) == 61_706  # the classic count of LeNet-5 with 28×28 input and padding 2
+    reference.load_state_dict(dict(zip(reference.state_dict(), model.state_dict().values(), strict=True)))
+    spec = get_spec(name)
+    x = torch.randn(3, spec.in_channels, spec.image_size, spec.image_size)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), rtol=0, atol=0)
+
+
+def test_count_parameters_trainable_only() -> None:
+    model = build("lenet5")
+    model.block1.requires_grad_(False)
+    frozen = sum(p.numel() for p in model.block1.parameters())
+    assert count_parameters(model, trainable_only=True) == sum(p.numel() for p in model.parameters()) - frozen
+    assert frozen > 0
 
 
 def test_options_batch_norm_dropout_and_every_child_named() -> None:
@@ -113,8 +172,10 @@ def test_checkpoint_that_does_not_fit(tmp_path: Path) -> None:
     torch.save(build("tinyvgg").state_dict(), tmp_path / "tiny.pt")
     with pytest.raises(CheckpointError, match="does not fit"):
         build("lenet5", weights=tmp_path / "tiny.pt")
-    with pytest.raises(CheckpointError, match="wrong shapes"):
+    with pytest.raises(CheckpointError, match=r"wrong shapes.*classifier\.weight \(8×1690 / 3×1690\)") as info:
         build("tinyvgg", num_classes=3, weights=tmp_path / "tiny.pt")
+    korean = info.value.localized("ko")
+    assert "모양이 다른 가중치" in korean and "classifier.weight" in korean and "wrong" not in korean
     with pytest.raises(CheckpointError, match="missing"):
         build("tinyvgg", batch_norm=True, weights=tmp_path / "tiny.pt")
 
@@ -126,8 +187,10 @@ class _Exploit:
 
 def test_garbage_and_malicious_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"this is not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint"):
+    with pytest.raises(CheckpointError, match="not a PyTorch checkpoint") as info:
         build("tinyvgg", weights=tmp_path / "junk.pt")
+    for text in (str(info.value), info.value.localized("ko")):
+        assert "Error" not in text and "Unpickling" not in text  # says what it means, not the exception's class
     (tmp_path / "evil.pt").write_bytes(pickle.dumps(_Exploit(), protocol=2))
     with pytest.raises(CheckpointError):
         load_checkpoint(build("tinyvgg"), tmp_path / "evil.pt")
@@ -171,13 +234,19 @@ def test_spec_for_data_follows_the_split() -> None:
     split = load_dataset("digits", n_train=4, n_val=2, seed=0)
     spec = spec_for_data("smallresnet", split)
     assert (spec.in_channels, spec.image_size, spec.class_names, spec.dataset) == (1, 28, split.class_names, "digits")
+    assert (spec.mean, spec.std, spec.weights_file, spec.digit_style) == (split.mean, split.std, None, True)
     model = build("smallresnet", in_channels=spec.in_channels, image_size=spec.image_size)
     assert model(normalize(split.train_x, spec)).shape == (4, 8)
 
 
+def test_spec_for_data_of_any_data() -> None:
+    data = SimpleNamespace(name="my images", in_channels=3, image_size=32, class_names=("a", "b"), mean=(0.5,),
+                           std=(0.25,))  # fmt: skip
+    spec = spec_for_data("tinyvgg", data)
+    assert (spec.mean, spec.std, spec.digit_style, spec.class_names) == ((0.5,) * 3, (0.25,) * 3, False, ("a", "b"))
+    with pytest.raises(ConfigError, match="3.*2 mean"):
+        spec_for_data("tinyvgg", replace_ns(data, mean=(0.1, 0.2)))
 
 
-
-
-
-
+def replace_ns(ns: SimpleNamespace, **changes: object) -> SimpleNamespace:
+    return SimpleNamespace(**{**vars(ns), **changes})

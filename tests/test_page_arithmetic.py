@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
+from torch.utils.flop_counter import FlopCounterMode
 
+from cnnviz.conv import STACK_PRESETS, LayerKind, walk_stack
 from cnnviz.i18n import translate
+from tests.text_checks import english_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "conv_arithmetic.py")
@@ -28,6 +36,10 @@ def _codes(app: AppTest) -> list[str]:
     return [c.value for c in app.code]
 
 
+def _size(out: torch.Tensor) -> str:
+    return f"{out.shape[-2]}×{out.shape[-1]}"
+
+
 def test_reviewer_case_7x7_kernel_3_stride_2_padding_1_gives_4x4(at: AppTest) -> None:
     at.number_input(key="arith_height").set_value(7)
     at.number_input(key="arith_width").set_value(7)
@@ -35,22 +47,27 @@ def test_reviewer_case_7x7_kernel_3_stride_2_padding_1_gives_4x4(at: AppTest) ->
     at.number_input(key="arith_stride").set_value(2)
     at.number_input(key="arith_padding").set_value(1).run()
     assert not at.exception
-    assert _metrics(at)[translate("arith.out_size", "en")] == "4×4"
+    out = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), stride=2, padding=1)
+    assert _metrics(at)[translate("arith.out_size", "en")] == _size(out)
     assert "O = ⌊(7 − 3 + 2·1)/2⌋ + 1 = ⌊6/2⌋ + 1 = 3 + 1 = 4" in _codes(at)
     slider = at.slider(key="arith_step")
-    assert slider.max == 15  # 4×4 window positions
+    assert slider.max == out.shape[-2] * out.shape[-1] - 1  # one step per output cell
     slider.set_value(5).run()  # second row, second column
     assert not at.exception
-    assert any("(1, 1)" in m.value and "9" in m.value for m in at.markdown)
+    assert any(m.value.startswith("Output cell (1, 1) uses 9 input cells") for m in at.markdown)
 
 
 def test_parameters_and_macs_are_written_out(at: AppTest) -> None:
     at.number_input(key="arith_channels").set_value(3)
     at.number_input(key="arith_filters").set_value(16).run()
+    layer = nn.Conv2d(3, 16, 3)
+    with FlopCounterMode(display=False) as counter:
+        layer(torch.zeros(1, 3, 7, 7))
+    params, macs = sum(p.numel() for p in layer.parameters()), counter.get_total_flops() // 2
     codes = "\n".join(_codes(at))
-    assert "(3×3×3)×16 + 16 = 448" in codes
-    assert "MACs = 5×5×16×(3×3×3) = 10,800" in codes
-    assert _metrics(at)[translate("arith.params", "en")] == "448"
+    assert f"(3×3×3)×16 + 16 = {params}" in codes
+    assert f"MACs = 5×5×16×(3×3×3) = {macs:,}" in codes
+    assert _metrics(at)[translate("arith.params", "en")] == f"{params:,}"
 
 
 def test_impossible_kernel_shows_an_error_not_an_exception(at: AppTest) -> None:
@@ -63,23 +80,47 @@ def test_impossible_kernel_shows_an_error_not_an_exception(at: AppTest) -> None:
     assert not at.metric  # the results are replaced by the message
 
 
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("arith_stride", "stride 0 is not possible: use 1 or more for the stride"),
+        ("arith_dilation", "dilation 0 is not possible: use 1 or more for the dilation"),
+        ("arith_kernel", "kernel 0 is not possible: use 1 or more for the kernel"),
+        ("arith_height", "input size 0×7 is not possible: use 1 or more for the input size"),
+        ("arith_channels", "0 input channels is not possible"),
+        ("arith_filters", "number of filters 0 is not possible: use a whole number of 1 or more"),
+    ],
+)
+def test_an_impossible_zero_is_explained_not_clamped(at: AppTest, key: str, message: str) -> None:
+    at.number_input(key=key).set_value(0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.number_input(key=key).value == 0  # what the learner typed stays there
+    assert len(at.error) == 1 and message in at.error[0].value, [e.value for e in at.error]
+    assert not at.metric  # no results computed from some other value
+    assert at.dataframe  # the stack below still works
+
+
 def test_same_padding_with_stride_2_is_an_error(at: AppTest) -> None:
     at.selectbox(key="arith_padding_mode").set_value("same")
     at.number_input(key="arith_stride").set_value(2).run()
     assert not at.exception
-    assert "same" in at.error[0].value
+    assert 'padding "same" works only with stride 1, and the stride is 2' in at.error[0].value
 
 
-@pytest.mark.parametrize(
-    ("mode", "expected"),
-    [("maxpool", "3×3"), ("avgpool", "3×3"), ("convtranspose", "15×15")],
-)
-def test_every_mode_runs_and_shows_its_size(at: AppTest, mode: str, expected: str) -> None:
+TORCH_LAYERS = {
+    "maxpool": lambda x: F.max_pool2d(x, 3, 2),
+    "avgpool": lambda x: F.avg_pool2d(x, 3, 2),
+    "convtranspose": lambda x: F.conv_transpose2d(x, torch.zeros(1, 1, 3, 3), stride=2),
+}
+
+
+@pytest.mark.parametrize("mode", list(TORCH_LAYERS))
+def test_every_mode_runs_and_shows_its_size(at: AppTest, mode: str) -> None:
     at.number_input(key="arith_stride").set_value(2)
     at.radio(key="arith_mode").set_value(mode).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
-    assert _metrics(at)[translate("arith.out_size", "en")] == expected
+    assert _metrics(at)[translate("arith.out_size", "en")] == _size(TORCH_LAYERS[mode](torch.zeros(1, 1, 7, 7)))
     at.toggle(key="arith_compare").set_value(True).run()
     assert not at.exception
     assert any("agree" in s.value for s in at.success)
@@ -92,26 +133,67 @@ def test_pool_padding_rule_is_explained(at: AppTest) -> None:
     assert "padding ≤ kernel // 2" in at.error[0].value
 
 
+def _torch_params(preset) -> int:
+    """Parameters of the preset built as real torch layers."""
+    channels, total = preset.in_shape[0], 0
+    for spec in preset.layers:
+        if spec.kind is LayerKind.CONV:
+            conv = nn.Conv2d(channels, spec.out_channels, spec.kernel_size, spec.stride, spec.padding, bias=spec.bias)
+            total += sum(p.numel() for p in conv.parameters())
+            channels = spec.out_channels
+    return total
+
+
 def test_stack_presets_compare_weights_and_receptive_fields(at: AppTest) -> None:
-    totals = {}
-    for key in ("one_5x5", "two_3x3", "one_7x7", "three_3x3", "small_vgg", "alexnet_head"):
-        at.selectbox(key="arith_preset").set_value(key).run()
+    for preset in STACK_PRESETS:
+        at.selectbox(key="arith_preset").set_value(preset.key).run()
         assert not at.exception
         table = at.dataframe[-1].value
-        totals[key] = (
-            int(table[translate("arith.params", "en")].sum()),
-            table[translate("arith.stack.rf", "en")].iloc[-1],
-        )
-    assert totals["one_5x5"] == (25, "5×5") and totals["two_3x3"] == (18, "5×5")
-    assert totals["one_7x7"] == (49, "7×7") and totals["three_3x3"] == (27, "7×7")
+        assert int(table[translate("arith.params", "en")].sum()) == _torch_params(preset)
+        rf = walk_stack(preset.layers, preset.in_shape)[-1].receptive_field  # tested against gradients elsewhere
+        assert table[translate("arith.stack.rf", "en")].iloc[-1] == f"{rf[0]}×{rf[1]}"
 
 
-def test_page_in_korean_runs() -> None:
+def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> Counter:
+    """Count calls of cnnviz function ``name`` from every module that imported it; keyed by the call's arguments."""
+    calls: Counter = Counter()
+    original = next(getattr(m, name) for n, m in list(sys.modules.items()) if n.startswith("cnnviz") and hasattr(m, name))
+
+    def counting(*args, **kwargs):
+        calls[repr(args[:2])] += 1
+        return original(*args, **kwargs)
+
+    for module_name, module in list(sys.modules.items()):
+        if module_name.startswith("cnnviz") and getattr(module, name, None) is original:
+            monkeypatch.setattr(module, name, counting)
+    return calls
+
+
+def test_each_result_is_computed_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = AppTest.from_file(PAGE, default_timeout=60).run()  # imports the page's modules first
+    described = _count_calls(monkeypatch, "describe_layer")
+    drawn = _count_calls(monkeypatch, "_draw")  # the seeded example tensors
+    run = _count_calls(monkeypatch, "_run_torch")  # PyTorch on the example
+    laid_out = _count_calls(monkeypatch, "_layout")  # the sliding window's plane
+    for change in (lambda: app.slider(key="arith_step").set_value(7), lambda: app.number_input(key="arith_stride").set_value(2)):
+        for counter in (described, drawn, run, laid_out):
+            counter.clear()
+        change()
+        app.run()
+        assert not app.exception
+        layer_calls = {k: v for k, v in described.items() if "(1, 7, 7)" in k}  # the stack's layers have their own
+        assert list(layer_calls.values()) == [1], described
+        assert sum(drawn.values()) == sum(run.values()) == sum(laid_out.values()) == 1, (drawn, run, laid_out)
+
+
+def test_page_in_korean_runs_and_speaks_korean() -> None:
     app = AppTest.from_file(PAGE, default_timeout=60)
     app.session_state["lang"] = "ko"
     app.run()
     assert not app.exception
-    assert _metrics(app)[translate("arith.out_size", "ko")] == "5×5"
+    out = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3))
+    assert _metrics(app)[translate("arith.out_size", "ko")] == _size(out)
+    assert english_sentences(app) == []
 
 
 def test_play_advances_the_step_and_a_smaller_grid_clamps_it(at: AppTest) -> None:
@@ -123,3 +205,13 @@ def test_play_advances_the_step_and_a_smaller_grid_clamps_it(at: AppTest) -> Non
     assert at.slider(key="arith_step").value == 0  # wrapped around
     at.run()  # run_every fragments do not tick in AppTest; a rerun stands in for a tick
     assert at.slider(key="arith_step").value == 1
+    at.toggle(key="arith_play").set_value(False).run()
+    at.run()
+    assert at.slider(key="arith_step").value == 1  # paused
+
+
+def test_a_window_over_padding_only_says_so(at: AppTest) -> None:
+    at.number_input(key="arith_kernel").set_value(1)
+    at.number_input(key="arith_padding").set_value(1).run()  # a 1×1 kernel on the padding ring sees no input cell
+    assert not at.exception
+    assert any(m.value == translate("arith.step_no_cells", "en", row=0, col=0) for m in at.markdown)

@@ -1,8 +1,9 @@
-"""Feature-maps page in AppTest: default example, switching models, real and broken uploads, polarity."""
+"""Feature-maps page in AppTest: examples, models, uploads, polarity, one-value ranges, Korean, one run per result."""
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,11 +12,14 @@ import pytest
 import torch
 from PIL import Image, ImageDraw, ImageFont
 from streamlit.testing.v1 import AppTest
+from torch import nn
 
 from cnnviz import explain as features
 from cnnviz.data import FONTS_DIR, draw_example, example_input
+from cnnviz.errors import ImageError, Phrase
 from cnnviz.i18n import translate
 from cnnviz.nets import build, get_spec
+from cnnviz.ui.choice import widget_key
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "feature_maps.py")
@@ -30,6 +34,12 @@ def _page(**state: object) -> AppTest:
 
 def _ok(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def _box(at: AppTest, key: str):
+    """The selectbox of choice ``key`` in the page's language (cnnviz.ui.choice keys its widget per language)."""
+    lang = at.session_state["lang"] if "lang" in at.session_state else "en"
+    return at.selectbox(key=widget_key(key, lang))
 
 
 def _image_captions(at: AppTest) -> list[str]:
@@ -64,7 +74,7 @@ def test_default_is_an_example_of_the_training_data() -> None:
     _ok(at)
     assert at.title[0].value == translate("fmaps.title", "en")
     assert at.radio(key="fmaps_source").value == "example"
-    spec = get_spec(at.selectbox(key="fmaps_model").value)
+    spec = get_spec(_box(at, "fmaps_model").value)
     mean = ", ".join(f"{v:.3f}" for v in spec.mean)
     assert any(f"{spec.image_size}×{spec.image_size}" in c.value and mean in c.value for c in at.caption)
     assert translate("fmaps.example_name", "en", label=spec.class_names[0], number=0) in _image_captions(at)
@@ -103,12 +113,11 @@ def test_unit_controls_show_the_receptive_field() -> None:
         jump=field.jump[0],
     )
     assert expected in [c.value for c in at.caption]
-    assert (b.top, b.left, b.bottom, b.right) == (8, 0, 24, 16)
 
 
 def test_grad_cam_class_and_top_shapes() -> None:
     at = _page()
-    at.selectbox(key="fmaps_cam_class_tinyvgg").set_value(2).run()
+    _box(at, "fmaps_cam_class_tinyvgg").set_value(2).run()
     _ok(at)
     assert {"block1.conv1", "block2.conv2"} <= set(_image_captions(at))
     at.selectbox(key="fmaps_layer").set_value("block2.relu2").run()
@@ -122,12 +131,23 @@ def test_grad_cam_class_and_top_shapes() -> None:
 @pytest.mark.parametrize("model", ["lenet5", "smallresnet"])
 def test_switching_model(model: str) -> None:
     at = _page()
-    at.selectbox(key="fmaps_model").set_value(model).run()
+    _box(at, "fmaps_model").set_value(model).run()
     _ok(at)
     spec = get_spec(model)
     assert any(f"{spec.image_size}×{spec.image_size}" in c.value for c in at.caption)
-    if spec.weights_file is None:  # untrained: said clearly, not a traceback
-        assert at.warning
+    assert translate(f"labels.model_description.{model}", "en") in [c.value for c in at.caption]
+
+
+def test_an_untrained_model_is_called_untrained() -> None:
+    at = _page()
+    options = _box(at, "fmaps_model").options
+    names = {name: translate(f"labels.model.{name}", "en") for name in ("tinyvgg", "smallresnet")}
+    assert translate("fmaps.registry_model", "en", name=names["tinyvgg"], dataset="shapes") in options
+    assert translate("fmaps.registry_model_untrained", "en", name=names["smallresnet"]) in options
+    assert not any("smallresnet" in o.lower().replace(" ", "") and "trained on" in o for o in options)
+    _box(at, "fmaps_model").set_value("smallresnet").run()
+    _ok(at)
+    assert translate("fmaps.untrained_by_design", "en", name=names["smallresnet"]) in [w.value for w in at.warning]
 
 
 @pytest.mark.parametrize(("model", "classes"), [("tinyvgg", (0, 3, 7)), ("lenet5", (0, 3, 7))])
@@ -136,7 +156,7 @@ def test_examples_are_classified_right(model: str, classes: tuple[int, ...]) -> 
     net = build(model, weights="bundled")
     at = _page(fmaps_model=model)
     for class_index in classes:
-        at.selectbox(key=f"fmaps_example_class_{spec.dataset}").set_value(class_index).run()
+        _box(at, f"fmaps_example_class_{spec.dataset}").set_value(class_index).run()
         _ok(at)
         label = spec.class_names[class_index]
         with torch.no_grad():  # the probability the page must show, computed here independently
@@ -156,8 +176,8 @@ def test_a_wrong_prediction_is_called_wrong() -> None:
         predicted = model(batch).argmax(1).tolist()
     truth = next(c for c, p in enumerate(predicted) if p != c)
     at = _page(session_models={"untrained": {"model": model, "spec": spec}})
-    at.selectbox(key="fmaps_model").set_value("session:untrained").run()
-    at.selectbox(key=f"fmaps_example_class_{spec.dataset}").set_value(truth).run()
+    _box(at, "fmaps_model").set_value("session:untrained").run()
+    _box(at, f"fmaps_example_class_{spec.dataset}").set_value(truth).run()
     _ok(at)
     assert not at.success
     wrong = spec.class_names[predicted[truth]]
@@ -169,8 +189,8 @@ def test_model_trained_in_this_session_is_listed() -> None:
     model = build("tinyvgg").eval()
     at = _page(session_models={"my run": {"model": model, "spec": spec}})
     label = translate("fmaps.session_model", "en", label="my run")
-    assert at.selectbox(key="fmaps_model").options[-1] == label
-    at.selectbox(key="fmaps_model").set_value("session:my run").run()
+    assert _box(at, "fmaps_model").options[-1] == label
+    _box(at, "fmaps_model").set_value("session:my run").run()
     _ok(at)
     with torch.no_grad():
         predicted = spec.class_names[int(model(example_input(spec, draw_example("shapes", 0)))[0].argmax())]
@@ -180,11 +200,11 @@ def test_model_trained_in_this_session_is_listed() -> None:
 def test_model_of_data_that_cannot_be_drawn_gets_photos() -> None:
     spec = replace(get_spec("lenet5"), dataset="mnist", weights_file=None)
     at = _page(session_models={"mnist run": {"model": build("lenet5").eval(), "spec": spec}})
-    at.selectbox(key="fmaps_model").set_value("session:mnist run").run()
+    _box(at, "fmaps_model").set_value("session:mnist run").run()
     _ok(at)
     assert "fmaps_source" not in [r.key for r in at.radio]
-    assert translate("fmaps.source_photo_only", "en", dataset="mnist") in [c.value for c in at.caption]
-    assert at.selectbox(key="fmaps_sample") is not None and at.toggle(key="fmaps_invert") is not None
+    assert translate("fmaps.source_photo_only", "en", dataset="MNIST") in [c.value for c in at.caption]
+    assert _box(at, "fmaps_sample") is not None and at.toggle(key="fmaps_invert") is not None
 
 
 def test_digit_photo_is_inverted_and_read() -> None:
@@ -216,8 +236,143 @@ def test_broken_upload_shows_an_error_not_a_traceback() -> None:
     assert "broken.png" in at.error[0].value
 
 
-def test_korean() -> None:
-    at = _page(lang="ko")
+
+
+# --------------------------------------------------------------------------- ranges of one value
+
+
+class OneChannel(nn.Module):
+    """A conv to a single channel and a global pool to a 1×1 map: every slider of the page has one value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 1, 3)
+        self.relu = nn.ReLU()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Linear(1, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 64, 64) → (N, 8)
+        return self.classifier(self.flatten(self.pool(self.relu(self.conv(x)))))
+
+
+@pytest.mark.parametrize(("layer", "sliders"), [("conv", {"fmaps_row", "fmaps_col"}), ("pool", set())])
+def test_sliders_survive_a_range_of_one_value(layer: str, sliders: set[str]) -> None:
+    spec = replace(get_spec("tinyvgg"), description="one channel")
+    at = _page(session_models={"one": {"model": OneChannel().eval(), "spec": spec}}, fmaps_model="session:one")
+    at.selectbox(key="fmaps_layer").set_value(layer).run()
+    _ok(at)
+    assert {s.key for s in at.slider} == sliders  # a range of one value is shown as text, not as a slider
+    only = {c.value for c in at.caption}
+    assert translate("ui.only_value", "en", label=translate("fmaps.channel", "en"), value=0) in only
+    if layer == "pool":
+        assert translate("ui.only_value", "en", label=translate("fmaps.row", "en"), value=0) in only
+        assert translate("ui.only_value", "en", label=translate("fmaps.col", "en"), value=0) in only
+    assert translate("fmaps.layer_caption", "en", layer="pool", n=1, h=1, w=1, lo=0.0, hi=0.0).startswith("pool: 1 map")
+
+
+def test_each_result_is_computed_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnviz.ui import fmaps
+
+    calls: dict[str, int] = {}
+
+    def counted(name: str, fn):
+        def wrapper(*args, **kwargs):
+            calls[name] = calls.get(name, 0) + 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    for name in ("run_with_activations", "grad_cam_all", "saliency", "receptive_field", "top_k_predictions",
+                 "input_image", "source_conv"):  # fmt: skip
+        monkeypatch.setattr(features, name, counted(name, getattr(features, name)))
+    monkeypatch.setattr(fmaps, "photo_input", counted("photo_input", fmaps.photo_input))
+    fmaps.analyse.clear()
+    fmaps.evidence.clear()
+    at = _page(fmaps_model="lenet5")
+    calls.clear()
+    _photo_mode(at)
+    _ok(at)
+    assert calls == {name: 1 for name in calls}  # a new input: every analysis once
+    assert set(calls) >= {"run_with_activations", "receptive_field", "grad_cam_all", "saliency", "photo_input"}
+    calls.clear()
+    at.run()  # nothing changed: the cached analyses are reused, the cheap parts run once
+    assert "run_with_activations" not in calls and "grad_cam_all" not in calls
+    assert calls["receptive_field"] == calls["top_k_predictions"] == calls["photo_input"] == 1
+
+
+# --------------------------------------------------------------------------- bad input never shows a traceback
+
+
+def test_a_huge_image_is_refused_with_a_message() -> None:
+    from tests.test_images import png_header
+
+    at = _photo_mode(_page())
+    at.file_uploader(key="fmaps_upload").upload("huge.png", png_header(8_000, 8_000), "image/png").run()
+    _ok(at)
+    assert any("huge.png" in e.value and "8000×8000" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_broken_bundled_weights_say_why_in_korean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnviz.errors import CheckpointError
+    from cnnviz.nets import MODELS, ModelEntry
+
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    tiny = MODELS["tinyvgg"]
+    spec = replace(tiny.spec, name="brokenvgg", weights_file=tmp_path / "broken.pt", description="TinyVGG, broken file")
+    monkeypatch.setitem(MODELS, "brokenvgg", ModelEntry(spec, tiny.make))
+    with pytest.raises(CheckpointError) as info:
+        build("brokenvgg", weights="bundled")
+    at = _page(lang="ko", fmaps_model="brokenvgg")
+    _ok(at)
+    assert info.value.localized("ko") in at.warning[0].value  # the note first, then (untrained) a wrong verdict
+
+
+# --------------------------------------------------------------------------- Korean
+
+
+ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z][a-z]+(?: [A-Za-z]?[a-z]+){2,}\b")  # three English words in a row
+
+
+def _texts(at: AppTest) -> list[str]:
+    """Every text a learner reads on the page: headings, captions, messages, widget labels and options."""
+    texts = [e.value for kind in ("title", "header", "subheader", "caption", "success", "warning", "info", "error")
+             for e in getattr(at, kind)]  # fmt: skip
+    for kind in ("selectbox", "slider", "toggle", "radio", "number_input"):
+        for widget in getattr(at, kind):
+            texts += [widget.label, *getattr(widget, "options", [])]
+    return texts + _image_captions(at)
+
+
+@pytest.mark.parametrize("model", ["tinyvgg", "lenet5", "smallresnet"])
+def test_korean_page_shows_no_english_sentence(model: str) -> None:
+    at = _page(lang="ko", fmaps_model=model, fmaps_top=True)
     _ok(at)
     assert at.title[0].value == translate("fmaps.title", "ko")
-    assert at.header[0].value == translate("fmaps.layers_header", "ko")
+    assert translate(f"labels.model_description.{model}", "ko") in [c.value for c in at.caption]
+    english = [text for text in _texts(at) if ENGLISH_SENTENCE.search(text)]
+    assert english == []
+    spec = get_spec(model)
+    classes = _box(at, f"fmaps_example_class_{spec.dataset}").options
+    assert classes == [translate(f"labels.class.{spec.dataset}.{c}", "ko") for c in spec.class_names]
+
+
+def test_choices_survive_a_switch_of_language() -> None:
+    at = _page(fmaps_model="lenet5")
+    _box(at, "fmaps_example_class_digits").set_value(3).run()
+    at.radio(key="lang_widget").set_value("ko").run()
+    _ok(at)
+    assert _box(at, "fmaps_model").value == "lenet5" and _box(at, "fmaps_example_class_digits").value == 3
+    assert at.title[0].value == translate("fmaps.title", "ko")
+    assert translate("fmaps.example_name", "ko", label="3", number=0) in _image_captions(at)
+
+
+def test_korean_photo_mode_and_a_broken_upload() -> None:
+    at = _page(lang="ko", fmaps_source="photo")
+    _ok(at)
+    assert _box(at, "fmaps_sample").options[0] == translate("labels.sample.astronaut", "ko")
+    at.file_uploader(key="fmaps_upload").upload("broken.png", b"not an image at all", "image/png").run()
+    _ok(at)
+    expected = ImageError.from_key("errors.image_unreadable", formats=Phrase("errors.image_formats")).localized("ko")
+    assert any("broken.png" in e.value and expected in e.value for e in at.error), [e.value for e in at.error]
+    assert [text for text in _texts(at) if ENGLISH_SENTENCE.search(text)] == []

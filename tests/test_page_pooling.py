@@ -10,8 +10,11 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from cnnviz.conv import pool_output_size
+import torch
+import torch.nn.functional as F
+
 from cnnviz.i18n import translate
+from tests.text_checks import english_sentences
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "pooling.py")
 
@@ -25,7 +28,8 @@ def png() -> bytes:
 
 
 def expected(c: int, h: int, w: int, kernel: int, stride: int, padding: int, ceil_mode: bool) -> str:
-    oh, ow = pool_output_size((h, w), kernel, stride, padding, 1, ceil_mode)
+    """The shapes text for PyTorch's output size (an independent reference for the page's numbers)."""
+    oh, ow = F.max_pool2d(torch.zeros(1, c, h, w), kernel, stride, padding, ceil_mode=ceil_mode).shape[2:]
     return translate("pool.shapes", "en", c=c, h=h, w=w, oh=oh, ow=ow, ratio=(h * w) / (oh * ow))
 
 
@@ -70,9 +74,49 @@ def test_bad_settings_show_an_error_not_a_traceback() -> None:
 def test_grid_cell_choice_and_winner() -> None:
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     at.slider(key="pool_grid_size").set_value(6).run()
-    at.selectbox(key="pool_cell_9").set_value(4).run()  # 6×6 grid, 2×2 windows → 3×3 cells
+    at.selectbox(key="pool_cell").set_value(4).run()  # 6×6 grid, 2×2 windows → 3×3 cells, the middle one
     assert not at.exception
     assert any("Cell (1, 1) = max" in m.value for m in at.markdown)
+
+
+def test_a_grid_with_one_output_cell_needs_no_choice() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.slider(key="pool_grid_size").set_value(4)
+    at.slider(key="pool_kernel").set_value(4)
+    at.slider(key="pool_stride").set_value(4).run()  # 4×4 grid, 4×4 windows: one output cell
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any(s.key == "pool_cell" for s in at.selectbox)
+    label = translate("pool.grid_cell", "en")
+    assert any(c.value.startswith(f"{label}: (0, 0)") for c in at.caption)
+    assert any("Cell (0, 0) = max" in m.value for m in at.markdown)
+
+
+def test_average_of_one_input_cell_is_singular() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.radio(key="pool_kind").set_value("avg")
+    at.slider(key="pool_kernel").set_value(2)
+    at.slider(key="pool_stride").set_value(2)
+    at.slider(key="pool_padding").set_value(1).run()  # the corner window holds one input cell and three padding
+    assert not at.exception
+    corner = next(m.value for m in at.markdown if m.value.startswith("Cell (0, 0)"))
+    assert "the 1 input cell inside ÷ 4" in corner, corner
+
+
+def test_ceil_mode_label_is_short_and_explained() -> None:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    toggle = at.toggle(key="pool_ceil")
+    assert toggle.label == translate("pool.ceil_mode", "en") and len(toggle.label) <= 12
+    assert "partial window" in toggle.help
+
+
+def test_korean_page_shows_no_english_sentence() -> None:
+    for kind in ("max", "avg"):
+        at = AppTest.from_file(PAGE, default_timeout=120)
+        at.session_state["lang"] = "ko"  # set before the first run: AppTest formats a radio's options in English
+        at.session_state["pool_kind"] = kind
+        at.run()
+        assert not at.exception
+        assert english_sentences(at) == []
 
 
 @pytest.mark.parametrize("data", [b"", b"GIF89a broken"])

@@ -128,23 +128,33 @@ def test_scratch_ops_leave_their_inputs_unchanged() -> None:
 
 
 def test_channel_mismatch_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="channels"):
+    with pytest.raises(ConfigError, match="each filter has 2 channels but the input has 3") as info:
         scratch.conv2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 2, 3, 3)))
+    assert "필터마다 채널이 2개" in info.value.localized("ko")
+    with pytest.raises(ConfigError, match="each filter has 2 channels but the input has 3"):
+        scratch.conv_transpose2d(np.zeros((1, 3, 5, 5)), np.zeros((2, 1, 3, 3)))
 
 
 # ----------------------------------------------------------------------------------------------
 # The diagram's worked example: one output cell computed by hand equals PyTorch's value.
 
 from cnnviz.conv import (  # noqa: E402
+    CellKind,
     DiagramLabels,
     LayerKind,
     LayerSpec,
     build_plane,
     diagram_figure,
+    diagram_svg,
     example_output,
     example_run,
+    explain_step,
+    layer_example,
+    plane_values,
+    run_scratch,
     step_detail,
 )
+from cnnviz.conv.diagram import MAX_EXAMPLE_WORK  # noqa: E402
 
 
 def _random_spec(rng: random.Random) -> LayerSpec:
@@ -234,13 +244,97 @@ def test_example_run_scratch_agrees_with_torch_in_every_mode() -> None:
 
 def test_plane_marks_padding_and_inserted_zeros() -> None:
     plane = build_plane(LayerSpec(LayerKind.CONV, 1, 3, 2, 1), (7, 7))
-    assert plane.kinds.shape == (9, 9) and plane.out_size == (4, 4) and plane.steps == 16
-    assert (plane.kinds[0] == 1).all() and (plane.kinds[1:-1, 1:-1] == 0).all()
+    out = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), None, 2, 1)
+    assert plane.kinds.shape == (7 + 2 * 1, 7 + 2 * 1) and plane.out_size == tuple(out.shape[-2:])
+    assert plane.steps == out[0, 0].numel()
+    assert (plane.kinds[0] == CellKind.PADDING).all() and (plane.kinds[1:-1, 1:-1] == CellKind.INPUT).all()
     transposed = build_plane(LayerSpec(LayerKind.CONV_TRANSPOSE, 1, 3, 2, 0), (3, 3))
-    assert transposed.kinds.shape == (9, 9)  # 2 padding + (3 − 1)·2 + 1 + 2 padding
-    assert transposed.kinds[3, 3] == 2 and transposed.kinds[2, 2] == 0  # inserted zero, input cell
+    assert transposed.kinds.shape == (2 + (3 - 1) * 2 + 1 + 2,) * 2  # D·(F − 1) − P zeros around the spread input
+    assert transposed.kinds[3, 3] == CellKind.INSERTED and transposed.kinds[2, 2] == CellKind.INPUT
     with pytest.raises(ConfigError, match="does not fit"):
         build_plane(LayerSpec(LayerKind.CONV, 1, 7, 1, 0), (5, 5))
+
+
+def test_layer_example_holds_what_each_function_computes_alone() -> None:
+    rng = random.Random(8)
+    checked = 0
+    while checked < 40:
+        spec, size = _random_spec(rng), (rng.randint(2, 8), rng.randint(2, 8))
+        in_shape = (rng.randint(1, 3), *size)
+        try:
+            example = layer_example(spec, in_shape)
+        except ConfigError:
+            continue
+        np.testing.assert_array_equal(example.output, example_output(spec, in_shape))  # both from torch
+        plane = build_plane(spec, size)
+        np.testing.assert_array_equal(example.plane.kinds, plane.kinds)
+        step = rng.randrange(plane.steps)
+        once, alone = explain_step(example, step), step_detail(spec, in_shape, step)
+        assert (once.value, once.expression, once.input_cells) == (alone.value, alone.expression, alone.input_cells)
+        assert run_scratch(example).max_abs_diff <= 1e-5
+        checked += 1
+
+
+def test_a_huge_layer_is_described_without_running_or_laying_it_out() -> None:
+    import time
+
+    spec = LayerSpec(LayerKind.CONV_TRANSPOSE, 512, 64, 32, 0, 16)  # a 10 000 × 10 000 plane, 10¹² multiply-adds
+    start = time.perf_counter()
+    example = layer_example(spec, (64, 256, 256))
+    assert time.perf_counter() - start < 10  # no plane, no run: only the shapes and the numbers
+    assert example.plane is None and example.output is None
+    assert example.report.out_shape == (512, *F.conv_transpose2d(torch.zeros(1, 1, 256, 256), torch.zeros(1, 1, 64, 64), stride=32, dilation=16).shape[-2:])
+    with pytest.raises(ConfigError, match="too many to run"):
+        run_scratch(example)
+    with pytest.raises(ConfigError, match="more than"):
+        explain_step(example, 0)
+    assert example.report.macs > MAX_EXAMPLE_WORK
+
+
+def _svg(text: str):
+    import xml.etree.ElementTree as ET
+
+    return ET.fromstring(text)
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_diagram_svg_draws_every_cell_the_window_and_the_values() -> None:
+    labels = DiagramLabels(*[f"label{i}" for i in range(11)])
+    spec, in_shape = LayerSpec(LayerKind.CONV, 1, 3, 2, 1), (1, 7, 7)
+    example = layer_example(spec, in_shape)
+    plane, step = example.plane, 5
+    values = plane_values(plane, example.tensors.x[0, :1].numpy(), spec.kind)[0]
+    root = _svg(diagram_svg(plane, step, labels, values=values, out_values=example.output[0, 0]))
+    out_h, out_w = example.output.shape[-2:]
+    assert root.get("data-step") == str(step) and root.get("data-out") == f"{out_h}×{out_w}"
+    cells = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert len(cells) == plane.kinds.size + out_h * out_w  # one rectangle with a tooltip per cell
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    for wanted in ("label0", "label1", "label2", "label3", "label6"):  # titles and legend
+        assert wanted in texts
+    padded = np.pad(example.tensors.x[0, 0].numpy(), 1)  # the plane's values: the input with a ring of zeros
+    shown = [t for t in root.iter(f"{SVG}text") if t.get("pointer-events") == "none"]
+    assert [float(t.text) for t in shown[: plane.kinds.size]] == padded.ravel().tolist()
+    (box,) = [r for r in root.iter(f"{SVG}rect") if r.get("class") == "window"]
+    first = [r for r in cells if r.find(f"{SVG}title").text == "label9 0, label10 0"][0]
+    cell = float(cells[1].get("x")) - float(first.get("x"))
+    row, col = divmod(step, out_w)  # the window of output (row, col) starts at plane cell (2·row, 2·col)
+    assert float(box.get("x")) == pytest.approx(float(first.get("x")) + 2 * col * cell - 1.5, abs=0.1)
+    assert float(box.get("y")) == pytest.approx(float(first.get("y")) + 2 * row * cell - 1.5, abs=0.1)
+    assert float(box.get("width")) == pytest.approx(3 * cell + 2, abs=0.1)
+
+
+def test_diagram_svg_draws_a_large_plane_as_one_image() -> None:
+    labels = DiagramLabels(*[f"label{i}" for i in range(11)])
+    plane = build_plane(LayerSpec(LayerKind.MAX_POOL, None, 2, 2, 0), (100, 80))
+    root = _svg(diagram_svg(plane, plane.steps - 1, labels))
+    images = list(root.iter(f"{SVG}image"))
+    assert len(images) == 2 and all(i.get("href").startswith("data:image/png;base64,") for i in images)
+    assert not [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    with pytest.raises(ConfigError, match="step"):
+        diagram_svg(plane, plane.steps, labels)
 
 
 def test_diagram_figure_draws_plane_and_output_with_given_labels() -> None:

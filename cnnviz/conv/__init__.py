@@ -6,7 +6,8 @@
 - :mod:`~cnnviz.conv.layers`, :mod:`~cnnviz.conv.table`, :mod:`~cnnviz.conv.presets`: one layer or a
   stack of layers with its receptive field, read from a table, and the course's example stacks;
 - :mod:`~cnnviz.conv.scratch`: convolution and pooling from scratch in NumPy (tested against PyTorch);
-- :mod:`~cnnviz.conv.diagram`, :mod:`~cnnviz.conv.diagram_plot`: the sliding-window picture;
+- :mod:`~cnnviz.conv.diagram`, :mod:`~cnnviz.conv.svg`, :mod:`~cnnviz.conv.diagram_plot`: the
+  sliding-window picture as data, as SVG (the pages) and as a Plotly figure;
 - :mod:`~cnnviz.conv.kernels`, :mod:`~cnnviz.conv.pooling`: classic kernels and pooling on photos.
 """
 
@@ -16,6 +17,7 @@ from cnnviz.conv import (
     counts,
     diagram,
     diagram_plot,
+    svg,
     formulas,
     kernels,
     layers,
@@ -29,6 +31,7 @@ from cnnviz.conv import (
 from cnnviz.conv.counts import *  # noqa: F403
 from cnnviz.conv.diagram import *  # noqa: F403
 from cnnviz.conv.diagram_plot import *  # noqa: F403
+from cnnviz.conv.svg import *  # noqa: F403
 from cnnviz.conv.formulas import *  # noqa: F403
 from cnnviz.conv.kernels import *  # noqa: F403
 from cnnviz.conv.layers import *  # noqa: F403
@@ -39,5 +42,19 @@ from cnnviz.conv.scratch import *  # noqa: F403
 from cnnviz.conv.sizes import *  # noqa: F403
 from cnnviz.conv.table import *  # noqa: F403
 
-MODULES = (rules, sizes, counts, formulas, layers, table, presets, scratch, diagram, diagram_plot, kernels, pooling)
+MODULES = (
+    rules,
+    sizes,
+    counts,
+    formulas,
+    layers,
+    table,
+    presets,
+    scratch,
+    diagram,
+    diagram_plot,
+    svg,
+    kernels,
+    pooling,
+)
 __all__ = [name for module in MODULES for name in module.__all__]

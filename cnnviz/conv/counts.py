@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from cnnviz.conv.rules import IntOrPair, as_pair
+from cnnviz.conv.rules import IntOrPair, argument_name, as_pair
 from cnnviz.errors import ConfigError
 
 __all__ = ["conv_macs", "conv_param_count"]
@@ -13,7 +13,7 @@ __all__ = ["conv_macs", "conv_param_count"]
 def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
     for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError.from_key("errors.int_at_least_1", name=name, value=repr(value))
+            raise ConfigError.from_key("errors.int_at_least_1", name=argument_name(name), value=repr(value))
     if in_channels % groups or out_channels % groups:
         raise ConfigError.from_key(
             "errors.groups_must_divide",

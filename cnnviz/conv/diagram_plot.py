@@ -1,6 +1,7 @@
-"""Draw the sliding window: the plane with the window of one step beside the output grid (Plotly).
+"""Draw the sliding window as a Plotly figure: the plane with the window of one step beside the output grid.
 
-Every text on the figure comes from the caller, already translated.
+Every text on the figure comes from the caller, already translated. The pages draw the same picture as
+SVG (:mod:`cnnviz.conv.svg`, much lighter in the browser); both read :func:`step_codes`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cnnviz.conv.diagram import MAX_HOVER_CELLS, MAX_TEXT_CELLS, CellKind, Plane, _window
+from cnnviz.conv.diagram import MAX_HOVER_CELLS, MAX_TEXT_CELLS, CellKind, Plane, step_codes
 
-__all__ = ["DiagramLabels", "diagram_figure"]
+__all__ = ["DiagramLabels", "diagram_figure", "diagram_legend"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ WINDOW_COLOURS = ("#2171b5", "#8c8c8c", "#d9a441", "#d0d0d0")  # the same kinds,
 OUTPUT_COLOURS = ("#f2f2f2", "#c7e9c0", "#238b45")  # pending, done, selected
 
 
+WINDOW_OUTLINE = "#08306b"  # the box around the window
+
+
 def _discrete_scale(colours: tuple[str, ...]) -> list[list]:
     """A Plotly colourscale mapping integer codes 0…n−1 to flat colours."""
     n = len(colours)
@@ -60,13 +64,7 @@ def diagram_figure(
     ``values`` (Hp, Wp) and ``out_values`` (OH, OW), when given and small, are written in the cells
     (NaN cells stay blank).
     """
-    (row, col), cells = _window(plane, step)
-    codes = plane.kinds.astype(int)
-    for r, c in cells:
-        codes[r, c] += 4  # the window's variant of the same kind
-    out_codes = np.zeros(plane.out_size, dtype=int)
-    out_codes.flat[:step] = 1
-    out_codes[row, col] = 2
+    codes = step_codes(plane, step)
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -74,31 +72,20 @@ def diagram_figure(
         column_widths=[plane.kinds.shape[1], max(plane.out_size[1], 1)],
         horizontal_spacing=0.08,
     )
-    fig.add_trace(_grid(codes, PLANE_COLOURS + WINDOW_COLOURS, values, labels), row=1, col=1)
-    fig.add_trace(_grid(out_codes, OUTPUT_COLOURS, out_values, labels), row=1, col=2)
-    rows, cols = zip(*cells, strict=True)
+    fig.add_trace(_grid(codes.plane, PLANE_COLOURS + WINDOW_COLOURS, values, labels), row=1, col=1)
+    fig.add_trace(_grid(codes.output, OUTPUT_COLOURS, out_values, labels), row=1, col=2)
+    top, left, bottom, right = codes.box
     fig.add_shape(
         type="rect",
-        x0=min(cols) - 0.5,
-        x1=max(cols) + 0.5,
-        y0=min(rows) - 0.5,
-        y1=max(rows) + 0.5,
-        line={"color": "#08306b", "width": 3},
+        x0=left - 0.5,
+        x1=right + 0.5,
+        y0=top - 0.5,
+        y1=bottom + 0.5,
+        line={"color": WINDOW_OUTLINE, "width": 3},
         row=1,
         col=1,
     )
-    legend = [
-        (labels.input, PLANE_COLOURS[0]),
-        (labels.padding, PLANE_COLOURS[1]),
-        (labels.window, WINDOW_COLOURS[0]),
-        (labels.done, OUTPUT_COLOURS[1]),
-        (labels.selected, OUTPUT_COLOURS[2]),
-    ]
-    if (plane.kinds == CellKind.INSERTED).any():
-        legend.insert(2, (labels.inserted, PLANE_COLOURS[2]))
-    if (plane.kinds == CellKind.OUTSIDE).any():
-        legend.insert(2, (labels.outside, PLANE_COLOURS[3]))
-    for name, colour in legend:
+    for name, colour in diagram_legend(plane, labels):
         fig.add_trace(
             go.Scatter(
                 x=[None],
@@ -121,6 +108,22 @@ def diagram_figure(
         plot_bgcolor="white",
     )
     return fig
+
+
+def diagram_legend(plane: Plane, labels: DiagramLabels) -> list[tuple[str, str]]:
+    """The legend's (text, colour) entries; inserted zeros and cells beyond the padding only when the plane has some."""
+    legend = [
+        (labels.input, PLANE_COLOURS[0]),
+        (labels.padding, PLANE_COLOURS[1]),
+        (labels.window, WINDOW_COLOURS[0]),
+        (labels.done, OUTPUT_COLOURS[1]),
+        (labels.selected, OUTPUT_COLOURS[2]),
+    ]
+    if (plane.kinds == CellKind.INSERTED).any():
+        legend.insert(2, (labels.inserted, PLANE_COLOURS[2]))
+    if (plane.kinds == CellKind.OUTSIDE).any():
+        legend.insert(2, (labels.outside, PLANE_COLOURS[3]))
+    return legend
 
 
 def _grid(codes: np.ndarray, colours: tuple[str, ...], values: np.ndarray | None, labels: DiagramLabels) -> go.Heatmap:

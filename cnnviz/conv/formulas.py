@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cnnviz.conv.counts import conv_macs, conv_param_count
-from cnnviz.conv.rules import IntOrPair, as_pair, kernel_span, same_padding
+from cnnviz.conv.rules import IntOrPair, as_pair, kernel_span, pool_strides, same_padding
 from cnnviz.conv.sizes import conv_output_size, conv_transpose_output_size, pool_output_size
 
 __all__ = [
@@ -68,7 +68,7 @@ def pool_output_formula(
 ) -> Formula:
     """Write the pooling output size of one dimension with the numbers substituted (floor or ceil)."""
     value = pool_output_size(size, kernel, stride, padding, dilation, ceil_mode)
-    stride = kernel if stride is None else stride
+    stride = pool_strides(stride, kernel)[0]
     span_sym, span_sub, f = _span_parts(kernel, dilation)
     top = size - kernel_span(kernel, dilation) + 2 * padding
     lb, rb = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")

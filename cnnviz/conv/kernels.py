@@ -103,12 +103,12 @@ def custom_kernel(values: Sequence[Sequence[float]] | np.ndarray, *, name: str =
     """
     try:
         arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ConfigError.from_key("errors.custom_kernel_not_numbers", detail=str(err)) from None
+    except (TypeError, ValueError):
+        raise ConfigError.from_key("errors.custom_kernel_not_numbers") from None
     if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or not CUSTOM_MIN <= arr.shape[0] <= CUSTOM_MAX:
         raise ConfigError.from_key(
             "errors.custom_kernel_shape",
-            shape="×".join(map(str, arr.shape)) or "empty",
+            shape="×".join(map(str, arr.shape)) if arr.size else "0×0",
             smallest=f"{CUSTOM_MIN}×{CUSTOM_MIN}",
             largest=f"{CUSTOM_MAX}×{CUSTOM_MAX}",
         )
@@ -161,7 +161,7 @@ def apply_kernels(image: Image.Image | np.ndarray, config: FilterConfig) -> Filt
         raise ConfigError.from_key("errors.no_kernel")
     sizes = {k.size for k in config.kernels}
     if len(sizes) > 1:
-        raise ConfigError.from_key("errors.kernel_sizes_differ", sizes=str(sorted(sizes)))
+        raise ConfigError.from_key("errors.kernel_sizes_differ", sizes=", ".join(f"{h}×{w}" for h, w in sorted(sizes)))
     kernel_size = sizes.pop()
     channels, height, width = x.shape
     out_h, out_w = conv_output_size((height, width), kernel_size, config.stride, config.padding, config.dilation)

@@ -14,7 +14,7 @@ from cnnviz.conv.formulas import (
     param_count_formula,
     pool_output_formula,
 )
-from cnnviz.conv.rules import IntOrPair, Padding, as_pair, conv_paddings, kernel_span
+from cnnviz.conv.rules import IntOrPair, Padding, as_pair, conv_paddings, kernel_span, pool_strides
 from cnnviz.conv.sizes import conv_output_size, conv_transpose_output_size, pool_output_size
 from cnnviz.errors import ConfigError
 
@@ -45,6 +45,18 @@ class LayerSpec:
     ceil_mode: bool = False  # pooling: round the output size up
     output_padding: IntOrPair = 0  # transposed convolution: extra cells on the bottom/right
 
+    @property
+    def pooling(self) -> bool:
+        """True for max and average pooling."""
+        return LayerKind(self.kind) in (LayerKind.MAX_POOL, LayerKind.AVG_POOL)
+
+    @property
+    def strides(self) -> tuple[int, int]:
+        """The (h, w) stride with PyTorch's default filled in: 1 for a convolution, the kernel for pooling."""
+        if self.pooling:
+            return pool_strides(self.stride, self.kernel_size)
+        return as_pair(1 if self.stride is None else self.stride, "stride", minimum=1)
+
 
 @dataclass(frozen=True)
 class LayerReport:
@@ -71,7 +83,7 @@ def describe_layer(spec: LayerSpec, in_shape: tuple[int, int, int]) -> LayerRepo
     """
     channels, height, width = in_shape
     if not isinstance(channels, int) or channels < 1:
-        raise ConfigError.from_key("errors.input_channels", channels=repr(channels))
+        raise ConfigError.from_key("errors.input_channels", channels=channels)
     kind = LayerKind(spec.kind)
     if kind is LayerKind.CONV:
         return _describe_conv(spec, in_shape)
@@ -81,7 +93,7 @@ def describe_layer(spec: LayerSpec, in_shape: tuple[int, int, int]) -> LayerRepo
         raise ConfigError.from_key("errors.avgpool_dilation", dilation=str(spec.dilation))
     out = pool_output_size((height, width), spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.ceil_mode)
     kernels = as_pair(spec.kernel_size, "kernel", minimum=1)
-    strides = kernels if spec.stride is None else as_pair(spec.stride, "stride", minimum=1)
+    strides = spec.strides
     pads = as_pair(spec.padding, "padding", minimum=0)
     dilations = as_pair(spec.dilation, "dilation", minimum=1)
     formulas = tuple(
@@ -96,10 +108,9 @@ def _describe_conv(spec: LayerSpec, in_shape: tuple[int, int, int]) -> LayerRepo
     channels, height, width = in_shape
     out_channels = _out_channels(spec)
     params = param_count_formula(channels, out_channels, spec.kernel_size, spec.bias, spec.groups)
-    stride = 1 if spec.stride is None else spec.stride
-    out = conv_output_size((height, width), spec.kernel_size, stride, spec.padding, spec.dilation)
+    strides = spec.strides
+    out = conv_output_size((height, width), spec.kernel_size, strides, spec.padding, spec.dilation)
     kernels = as_pair(spec.kernel_size, "kernel", minimum=1)
-    strides = as_pair(stride, "stride", minimum=1)
     dilations = as_pair(spec.dilation, "dilation", minimum=1)
     pads = conv_paddings(spec.padding, kernels, stride=strides, dilation=dilations)
     padding_1d = [
@@ -119,12 +130,11 @@ def _describe_conv_transpose(spec: LayerSpec, in_shape: tuple[int, int, int]) ->
     channels, height, width = in_shape
     out_channels = _out_channels(spec)
     params = param_count_formula(channels, out_channels, spec.kernel_size, spec.bias, spec.groups)
-    stride = 1 if spec.stride is None else spec.stride
+    strides = spec.strides
     out = conv_transpose_output_size(
-        (height, width), spec.kernel_size, stride, spec.padding, spec.output_padding, spec.dilation
+        (height, width), spec.kernel_size, strides, spec.padding, spec.output_padding, spec.dilation
     )
     kernels = as_pair(spec.kernel_size, "kernel", minimum=1)
-    strides = as_pair(stride, "stride", minimum=1)
     pads = as_pair(spec.padding, "padding", minimum=0)
     extras = as_pair(spec.output_padding, "output_padding", minimum=0)
     dilations = as_pair(spec.dilation, "dilation", minimum=1)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from cnnviz.conv.rules import avg_pool_divisor
+from cnnviz.conv.rules import avg_pool_divisor, pool_strides
 from cnnviz.conv.sizes import pool_output_size
 from cnnviz.data.images import image_to_chw
 from cnnviz.errors import ConfigError
@@ -43,7 +43,7 @@ class PoolConfig:
 
     @property
     def step(self) -> int:
-        return self.kernel_size if self.stride is None else self.stride
+        return pool_strides(self.stride, self.kernel_size)[0]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def pool_maps(maps: np.ndarray | Image.Image, config: PoolConfig) -> PoolResult:
     """
     x = image_to_chw(maps) if isinstance(maps, Image.Image) else np.asarray(maps, dtype=np.float32)
     if x.ndim != 3:
-        raise ConfigError.from_key("errors.pool_maps_shape", shape=str(x.shape))
+        raise ConfigError.from_key("errors.pool_maps_shape", shape="×".join(map(str, x.shape)))
     # Check the settings first: a ConfigError that says what to change, not a PyTorch RuntimeError.
     pool_output_size(tuple(x.shape[1:]), config.kernel_size, config.stride, config.padding, 1, config.ceil_mode)
     args = dict(kernel_size=config.kernel_size, stride=config.step, padding=config.padding, ceil_mode=config.ceil_mode)

@@ -1,9 +1,11 @@
-"""The rules every layer argument follows, written once: pairs, padding, the average-pool divisor.
+"""The rules every layer argument follows, written once: pairs, padding, strides, windows, the average-pool divisor.
 
 Sizes, kernels, strides, paddings and dilations are an int (the same for height and width) or an
 ``(h, w)`` tuple; :func:`as_pair` turns either into a checked ``(h, w)`` pair. A convolution's
 padding is a number, a pair, ``"same"`` or ``"valid"``; :func:`conv_paddings` resolves it into the
-zeros PyTorch really adds on each side. The helpers at the end write values into messages.
+zeros PyTorch really adds on each side. A pooling layer's stride defaults to its kernel
+(:func:`pool_strides`); a transposed convolution is a direct one over a padded plane
+(:func:`transpose_padding`). The helpers at the end write values into messages.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from cnnviz.errors import ConfigError, Phrase
 
 __all__ = [
+    "ARGUMENT_NAMES",
     "DIMS",
     "IntOrPair",
     "Padding",
@@ -20,7 +23,10 @@ __all__ = [
     "avg_pool_divisor",
     "conv_paddings",
     "kernel_span",
+    "pool_strides",
     "same_padding",
+    "transpose_padding",
+    "window_reach",
 ]
 
 IntOrPair = int | tuple[int, int]
@@ -30,13 +36,28 @@ Padding = IntOrPair | str
 DIMS = ("height", "width")
 
 
+ARGUMENT_NAMES = (  # every argument a message can name; each has a catalog key errors.name.<name, _ for spaces>
+    "input size",
+    "output size",
+    "kernel",
+    "stride",
+    "padding",
+    "dilation",
+    "output_padding",
+    "value",
+    "in_channels",
+    "out_channels",
+    "groups",
+)
+
+
 def as_pair(value: IntOrPair, name: str = "value", *, minimum: int = 0) -> tuple[int, int]:
     """Return ``value`` (an int or an (h, w) pair) as (h, w) ints ≥ ``minimum``.
 
     ``name`` names the argument in the message ("kernel", "stride", ...). Raises ConfigError for
     anything that is not one or two whole numbers, or for a value below ``minimum``.
     """
-    values = (value, value) if isinstance(value, int) else tuple(value)
+    values = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, Sequence) else ()
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
         raise ConfigError.from_key("errors.not_a_pair", name=argument_name(name), value=repr(value))
     if min(values) < minimum:
@@ -49,6 +70,28 @@ def as_pair(value: IntOrPair, name: str = "value", *, minimum: int = 0) -> tuple
 def kernel_span(kernel: int, dilation: int = 1) -> int:
     """Return the cells a dilated kernel covers along one dimension: D·(F − 1) + 1."""
     return dilation * (kernel - 1) + 1
+
+
+def window_reach(out: int, stride: int, kernel: int, dilation: int = 1) -> int:
+    """Return the cells (padding included) that ``out`` windows reach along one dimension: (O − 1)·S + D·(F − 1) + 1.
+
+    A ceil-mode pooling window may reach past the padding; those cells do not count.
+    """
+    return (out - 1) * stride + kernel_span(kernel, dilation)
+
+
+def pool_strides(stride: IntOrPair | None, kernel: IntOrPair) -> tuple[int, int]:
+    """Return a pooling layer's (h, w) stride: ``None`` means the kernel size (PyTorch's default, windows side by side)."""
+    return as_pair(kernel, "kernel", minimum=1) if stride is None else as_pair(stride, "stride", minimum=1)
+
+
+def transpose_padding(kernel: int, dilation: int, padding: int) -> int:
+    """Return the zeros around the spread-out input of a transposed convolution, per side: D·(F − 1) − P.
+
+    Spread the input (S − 1 zeros between cells), pad it by this much (a negative amount crops) and
+    an ordinary stride-1 convolution with the flipped kernel gives ``conv_transpose2d``'s result.
+    """
+    return dilation * (kernel - 1) - padding
 
 
 def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
@@ -91,7 +134,9 @@ def conv_paddings(
 
 
 def argument_name(name: str) -> Phrase:
-    """An argument name ("kernel", "input size", ...) as a translatable phrase."""
+    """An argument name of ARGUMENT_NAMES ("kernel", "input size", ...) as a translatable phrase."""
+    if name not in ARGUMENT_NAMES:
+        raise ValueError(f"no catalog name for argument {name!r}: add it to ARGUMENT_NAMES")
     return Phrase(f"errors.name.{name.replace(' ', '_')}")
 
 

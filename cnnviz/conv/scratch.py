@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.conv.rules import IntOrPair, Padding, as_pair, avg_pool_divisor, conv_paddings, kernel_span
+from cnnviz.conv.rules import (
+    IntOrPair,
+    Padding,
+    as_pair,
+    avg_pool_divisor,
+    conv_paddings,
+    pool_strides,
+    transpose_padding,
+    window_reach,
+)
 from cnnviz.conv.sizes import conv_output_size, conv_transpose_output_size, pool_output_size
 from cnnviz.errors import ConfigError
 
@@ -75,7 +84,7 @@ def conv2d(
     n, c, h, w = x.shape
     k, wc, kh, kw = weight.shape
     if wc != c:
-        raise ConfigError(f"the filters have {wc} channels but the input has {c}: make them equal")
+        raise ConfigError.from_key("errors.filter_channels", filter_channels=wc, channels=c)
     oh, ow = as_pair(conv_output_size((h, w), (kh, kw), stride, padding, dilation))
     cols = im2col(x, (kh, kw), stride, padding, dilation)  # (N·OH·OW, C·KH·KW)
     out = cols @ weight.reshape(k, -1).T  # (N·OH·OW, K): one dot product per window and filter
@@ -95,13 +104,12 @@ def _pool_windows(
 ) -> np.ndarray:
     """Windows of a pooling layer: x (N, C, H, W) → (N, C, OH, OW, KH·KW), cells outside the input = ``fill``."""
     n, c, h, w = x.shape
-    kernel = as_pair(kernel_size)
-    strides = kernel if stride is None else as_pair(stride)
+    kernel, strides = as_pair(kernel_size), pool_strides(stride, kernel_size)
     (ph, pw), dilations = as_pair(padding), as_pair(dilation)
     oh, ow = as_pair(pool_output_size((h, w), kernel, strides, (ph, pw), dilations, ceil_mode))
     # In ceil mode the last window may hang over the bottom/right padding: pad a little more.
-    need_h = (oh - 1) * strides[0] + kernel_span(kernel[0], dilations[0])
-    need_w = (ow - 1) * strides[1] + kernel_span(kernel[1], dilations[1])
+    need_h = window_reach(oh, strides[0], kernel[0], dilations[0])
+    need_w = window_reach(ow, strides[1], kernel[1], dilations[1])
     extra_h, extra_w = max(0, need_h - h - 2 * ph), max(0, need_w - w - 2 * pw)
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph + extra_h), (pw, pw + extra_w)), constant_values=fill)
     cols = _windows(padded, kernel, strides, dilations, (oh, ow))  # (N, C, KH, KW, OH, OW)
@@ -138,9 +146,7 @@ def avg_pool2d(
     """
     x = np.asarray(x, dtype=np.float64)
     n, c, h, w = x.shape
-    kernel = as_pair(kernel_size)
-    strides = kernel if stride is None else as_pair(stride)
-    pads = as_pair(padding)
+    kernel, strides, pads = as_pair(kernel_size), pool_strides(stride, kernel_size), as_pair(padding)
     sums = _pool_windows(x, kernel, strides, pads, 1, ceil_mode, fill=0.0).sum(axis=-1)  # (N, C, OH, OW)
     counts = [
         [avg_pool_divisor(i * s - p, k, size, p) for i in range(o)]  # window cells inside input + padding
@@ -169,12 +175,13 @@ def conv_transpose2d(
     n, c, h, w = x.shape
     wc, k, kh, kw = weight.shape
     if wc != c:
-        raise ConfigError(f"the filters expect {wc} input channels but the input has {c}: make them equal")
+        raise ConfigError.from_key("errors.filter_channels", filter_channels=wc, channels=c)
     (sh, sw), (ph, pw), (eh, ew), (dh, dw) = map(as_pair, (stride, padding, output_padding, dilation))
     conv_transpose_output_size((h, w), (kh, kw), (sh, sw), (ph, pw), (eh, ew), (dh, dw))  # validate
     spread = np.zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1))  # (N, C, (H−1)·S + 1, (W−1)·S + 1)
     spread[:, :, ::sh, ::sw] = x
-    edges = [(dh * (kh - 1) - ph, dh * (kh - 1) - ph + eh), (dw * (kw - 1) - pw, dw * (kw - 1) - pw + ew)]
+    lead_h, lead_w = transpose_padding(kh, dh, ph), transpose_padding(kw, dw, pw)
+    edges = [(lead_h, lead_h + eh), (lead_w, lead_w + ew)]
     spread = _pad_or_crop(spread, edges)
     flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (K, C, KH, KW)
     return conv2d(spread, flipped, bias, stride=1, padding=0, dilation=(dh, dw))

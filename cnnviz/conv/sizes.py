@@ -18,6 +18,7 @@ from cnnviz.conv.rules import (
     in_dimension,
     kernel_span,
     pair_text,
+    pool_strides,
     size_result,
     which_dimension,
 )
@@ -100,7 +101,7 @@ def pool_output_size(
     """
     sizes = as_pair(size, "input size", minimum=1)
     kernels = as_pair(kernel, "kernel", minimum=1)
-    strides = kernels if stride is None else as_pair(stride, "stride", minimum=1)
+    strides = pool_strides(stride, kernels)
     if isinstance(padding, str):
         raise ConfigError.from_key("errors.pool_padding_text", padding=repr(padding))
     pads = as_pair(padding, "padding", minimum=0)

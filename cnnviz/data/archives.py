@@ -62,9 +62,9 @@ def load_image_folders(
     Raises DataError for an unsafe or unusable archive, with what to change.
     """
     if mode not in ("RGB", "L"):
-        raise DataError(f"mode {mode!r} is not supported: use 'RGB' or 'L'.")
+        raise DataError.from_key("errors.image_mode", mode=repr(mode), modes="RGB, L")
     if not 0.0 < val_fraction < 1.0:
-        raise DataError(f"validation fraction {val_fraction} must be between 0 and 1, e.g. 0.2.")
+        raise DataError.from_key("errors.zip_val_fraction", fraction=val_fraction)
     files, skipped = _read_members(source, limits)
     by_class = _group_by_class(files)
     images: dict[str, list[torch.Tensor]] = {}
@@ -168,7 +168,7 @@ def _group_by_class(files: list[tuple[str, bytes]]) -> dict[str, list[tuple[str,
         groups.setdefault(p[depth - 1], []).append((name, data))
     if len(groups) < 2:
         raise DataError.from_key(
-            "errors.zip_loose_files" if loose else "errors.zip_too_few_classes", found=len(groups), loose=loose
+            "errors.zip_loose_files" if loose else "errors.zip_too_few_classes", n=len(groups), loose=loose
         )
     return groups
 
@@ -185,11 +185,11 @@ def _to_tensor(data: bytes, image_size: int, mode: str) -> torch.Tensor:
 def _split(images: dict[str, list[torch.Tensor]], val_fraction: float, seed: int, name: str, limits: ArchiveLimits):
     """Stratified seeded split into a DataSplit."""
     small = {cls: len(v) for cls, v in images.items() if len(v) < limits.min_per_class}
-    if len(images) < 2 or small:
-        raise DataError(
-            f"Every class needs at least {limits.min_per_class} readable images and there must be 2 classes or more; "
-            f"too few in {small or 'all but one class'}: add images to those folders."
-        )
+    if small:
+        counts = ", ".join(f"{cls} ({n})" for cls, n in sorted(small.items()))
+        raise DataError.from_key("errors.zip_class_too_small", n=limits.min_per_class, classes=counts)
+    if len(images) < 2:
+        raise DataError.from_key("errors.zip_too_few_classes", n=len(images))
     gen = torch.Generator().manual_seed(seed)
     parts: dict[str, list[torch.Tensor]] = {"tx": [], "ty": [], "vx": [], "vy": []}
     for label, (_, tensors) in enumerate(sorted(images.items())):

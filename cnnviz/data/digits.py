@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
+from cnnviz.data.preprocessing import centre_by_mass
 from cnnviz.data.split import _balanced_labels
 
 __all__ = ["DIGITS_CLASSES", "FONTS_DIR", "make_digits"]
@@ -165,19 +166,7 @@ def _fit_glyph(canvas: Image.Image, side: int) -> np.ndarray:
     box = canvas.getbbox()
     if box is None:  # a font without this glyph: leave the template blank
         return np.zeros((side, side), dtype=np.float32)
-    crop = canvas.crop(box)
-    fit = side * 20 / 28
-    scale = fit / max(crop.size)
-    w, h = max(1, round(crop.width * scale)), max(1, round(crop.height * scale))
-    small = np.asarray(crop.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32).clip(0, 255) / 255.0
-    total = small.sum()
-    cy = small.sum(1) @ np.arange(h) / total
-    cx = small.sum(0) @ np.arange(w) / total
-    top = int(np.clip(round((side - 1) / 2 - cy), 0, side - h))
-    left = int(np.clip(round((side - 1) / 2 - cx), 0, side - w))
-    out = np.zeros((side, side), dtype=np.float32)
-    out[top : top + h, left : left + w] = small
-    return out
+    return centre_by_mass(canvas.crop(box), side)
 
 
 def make_digits(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from cnnviz.errors import DataError
 
-__all__ = ["REMOTE_SOURCES", "RemoteSource", "cache_dir", "download"]
+__all__ = ["RemoteSource", "cache_dir", "download"]
 
 Progress = Callable[[int, int], None]  # progress(done_bytes, total_bytes); total 0 when unknown
 
@@ -25,32 +25,6 @@ class RemoteSource:
 
     mirrors: tuple[str, ...]  # base URLs ending with "/"
     files: tuple[tuple[str, str, int], ...]  # (file name, md5, approximate size in bytes)
-
-
-REMOTE_SOURCES: dict[str, RemoteSource] = {
-    "mnist": RemoteSource(
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
-        files=(
-            ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9_912_422),
-            ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28_881),
-            ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 1_648_877),
-            ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 4_542),
-        ),
-    ),
-    "fashion-mnist": RemoteSource(
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        files=(
-            ("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", 26_421_880),
-            ("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", 29_515),
-            ("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79", 4_422_102),
-            ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310", 5_148),
-        ),
-    ),
-    "cifar10": RemoteSource(
-        mirrors=("https://www.cs.toronto.edu/~kriz/",),
-        files=(("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 170_498_071),),
-    ),
-}
 
 
 def cache_dir(root: str | Path | None = None) -> Path:
@@ -101,22 +75,16 @@ def download(
                     progress(done, total)
     except (urllib.error.URLError, OSError, ValueError) as err:
         part.unlink(missing_ok=True)
-        raise DataError(
-            f"Could not download {url} ({err}). The machine may be offline: connect to the internet, "
-            f"copy the file to {dest} yourself, or use an offline data set (shapes, digits)."
-        ) from err
+        raise DataError.from_key("errors.download_failed", url=url, detail=str(err), dest=str(dest)) from err
     if md5 is not None and digest.hexdigest() != md5.lower():
         part.unlink(missing_ok=True)
-        raise DataError(
-            f"The file downloaded from {url} is corrupt (md5 {digest.hexdigest()}, expected {md5}): try again later."
-        )
+        raise DataError.from_key("errors.download_corrupt", url=url)
     part.replace(dest)
     return dest
 
 
-def _fetch(name: str, root: str | Path | None, progress: Progress | None) -> dict[str, Path]:
-    """Return the cached, verified files of a downloadable data set, downloading what is missing."""
-    source = REMOTE_SOURCES[name]
+def _fetch(name: str, source: RemoteSource, root: str | Path | None, progress: Progress | None) -> dict[str, Path]:
+    """Return the cached, verified files of data set ``name`` from ``source``, downloading what is missing."""
     folder = cache_dir(root) / name
     total = sum(size for _, _, size in source.files)
     done = 0
@@ -145,4 +113,4 @@ def _download_from_mirrors(
             return download(base + filename, path, md5=md5, progress=report)
         except DataError as err:
             error = err
-    raise error if error is not None else DataError(f"No mirror is configured for {filename}.")
+    raise error if error is not None else DataError.from_key("errors.download_no_mirror", name=filename)

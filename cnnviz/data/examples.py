@@ -1,7 +1,7 @@
 """Model inputs: fresh examples of a model's own training data, and photos prepared as the model expects.
 
 A learner should first see a model work on the kind of picture it was trained on. `draw_example`
-draws one picture of a chosen class from the procedural data set ("shapes" or "digits") with seeds
+draws one picture of a chosen class from a procedural data set of the registry ("shapes", "digits") with seeds
 that no training split uses: `load_dataset(seed=s)` draws from the spawned children of
 `SeedSequence(s)`, examples from `SeedSequence(EXAMPLE_SEED_BASE + number)` itself.
 
@@ -11,7 +11,6 @@ the caller choose the polarity (white ink on black, as the digits and MNIST are,
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,9 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from cnnviz.data.digits import DIGITS_CLASSES, make_digits
-from cnnviz.data.preprocessing import normalize, preprocess
-from cnnviz.data.shapes import SHAPES_CLASSES, make_shapes
+from cnnviz.data.preprocessing import _border_median, normalize, preprocess
+from cnnviz.data.registry import DATASETS
 from cnnviz.errors import ConfigError
 
 if TYPE_CHECKING:  # only for annotations: importing it would make a cycle
@@ -42,62 +40,50 @@ EXAMPLE_SEED_BASE = 1_000_000  # example k uses seed EXAMPLE_SEED_BASE + k; bund
 MAX_EXAMPLE_NUMBER = 9_999  # example numbers run from 0 to this
 
 
-@dataclass(frozen=True)
-class _Generator:
-    make: Callable[..., tuple[np.ndarray, np.ndarray]]  # make(n, seed=...) → uint8 (n, H, W, C), labels (n,)
-    class_names: tuple[str, ...]  # label index → name
-    image_size: int  # H == W of every drawn picture
-    in_channels: int  # C
-
-
-def _generators() -> dict[str, _Generator]:
-    """Return the data sets that can be drawn offline (built on each call; no module-level state)."""
-    return {
-        "shapes": _Generator(make_shapes, SHAPES_CLASSES, 64, 3),
-        "digits": _Generator(make_digits, DIGITS_CLASSES, 28, 1),
-    }
-
-
 def can_draw_examples(spec: ModelSpec) -> bool:
     """Return True when examples of ``spec``'s training data can be drawn here, in the size and classes it expects."""
-    gen = _generators().get(spec.dataset)
+    info = DATASETS.get(spec.dataset)
     return (
-        gen is not None
-        and tuple(spec.class_names) == gen.class_names
-        and spec.in_channels == gen.in_channels
-        and spec.image_size == gen.image_size
+        info is not None
+        and info.procedural
+        and tuple(spec.class_names) == info.class_names
+        and spec.in_channels == info.in_channels
+        and spec.image_size == info.image_size
     )
 
 
 def draw_example(dataset: str, class_index: int, *, number: int = 0) -> np.ndarray:
     """Draw example ``number`` of class ``class_index`` from a procedural data set; return uint8 (H, W, C).
 
-    The same arguments give the same picture. Raises ConfigError for an unknown data set, class or number.
+    The same arguments give the same picture. Raises ConfigError for a data set that cannot be
+    drawn here, a class it does not have or an example number outside 0…MAX_EXAMPLE_NUMBER.
     """
-    gen = _generators().get(dataset)
-    if gen is None:
-        raise ConfigError(f"Examples can be drawn from {', '.join(_generators())}, not {dataset!r}: pick a photo.")
-    if not 0 <= class_index < len(gen.class_names):
-        raise ConfigError(
-            f"Class {class_index} does not exist in {dataset!r}: use 0 to {len(gen.class_names) - 1} "
-            f"({', '.join(gen.class_names)})."
-        )
+    info = DATASETS.get(dataset)
+    if info is None or not info.procedural:
+        drawable = ", ".join(name for name, entry in DATASETS.items() if entry.procedural)
+        raise ConfigError.from_key("errors.example_not_drawable", name=repr(dataset), drawable=drawable)
+    if not 0 <= class_index < len(info.class_names):
+        raise ConfigError.from_key("errors.example_bad_class", index=class_index, name=repr(dataset),
+                                   last=len(info.class_names) - 1, classes=", ".join(info.class_names))  # fmt: skip
     if not 0 <= number <= MAX_EXAMPLE_NUMBER:
-        raise ConfigError(f"Example number {number} is not allowed: use 0 to {MAX_EXAMPLE_NUMBER}.")
+        raise ConfigError.from_key("errors.example_bad_number", number=number, last=MAX_EXAMPLE_NUMBER)
     # One picture per class: the generators balance labels, so n = number of classes holds each class once.
-    pictures, labels = gen.make(len(gen.class_names), seed=EXAMPLE_SEED_BASE + number)
+    pictures, labels = info.generate(len(info.class_names), seed=EXAMPLE_SEED_BASE + number)
     return pictures[int(np.flatnonzero(labels == class_index)[0])]
 
 
 def example_input(spec: ModelSpec, picture: np.ndarray) -> torch.Tensor:
     """Turn a drawn uint8 picture (H, W, C) into the normalised batch (1, C, H, W), exactly as in training."""
     if picture.shape != (spec.image_size, spec.image_size, spec.in_channels):
-        raise ConfigError(
-            f"A {picture.shape} picture does not fit {spec.name}, which takes "
-            f"({spec.image_size}, {spec.image_size}, {spec.in_channels}): draw the example from its own data set."
-        )
+        raise ConfigError.from_key("errors.example_wrong_size", size=_shape_text(picture.shape), model=spec.name,
+                                   expected=_shape_text((spec.image_size, spec.image_size, spec.in_channels)))
     x = torch.from_numpy(np.ascontiguousarray(picture)).permute(2, 0, 1).float().div(255.0)  # (C, H, W) in [0, 1]
     return normalize(x.unsqueeze(0), spec)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """(64, 64, 3) → "64×64×3"."""
+    return "×".join(str(int(d)) for d in shape)
 
 
 @dataclass(frozen=True)
@@ -112,8 +98,7 @@ class PhotoInput:
 
 def border_brightness(picture: Image.Image) -> float:
     """Return the median grey level in [0, 1] of the picture's outermost rows and columns (its background)."""
-    gray = np.asarray(picture.convert("L"), dtype=np.float32) / 255.0  # (H, W)
-    return float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    return _border_median(np.asarray(picture.convert("L"), dtype=np.float32) / 255.0)  # (H, W)
 
 
 def photo_input(spec: ModelSpec, picture: Image.Image, *, invert: bool | None = None) -> PhotoInput:

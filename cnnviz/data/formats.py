@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.errors import DataError
+from cnnviz.errors import DataError, Phrase
 
 __all__ = ["read_cifar10", "read_idx"]
 
@@ -27,26 +27,28 @@ def read_idx(source: str | Path | bytes) -> np.ndarray:
     Raises DataError when the header or the length does not match the format.
     """
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
+    name = Phrase("errors.this_file") if isinstance(source, bytes) else Path(source).name
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
-            raise DataError(f"The IDX file is not valid gzip ({err}): delete it and download again.") from err
+            raise DataError.from_key("errors.idx_bad_gzip", name=name) from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
-        raise DataError("This is not an IDX file (bad magic number): delete it from the cache and download again.")
+        raise DataError.from_key("errors.idx_bad_magic", name=name)
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataError("The IDX file is truncated in its header: delete it from the cache and download again.")
+        raise DataError.from_key("errors.idx_truncated", name=name)
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = int(np.prod(dims)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise DataError(
-            f"The IDX file holds {len(raw) - header} data bytes but its header says {expected} "
-            f"(shape {dims}): delete it from the cache and download again."
-        )
+        raise DataError.from_key("errors.idx_wrong_length", name=name, have=len(raw) - header, expected=expected)
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+class _Refused(pickle.UnpicklingError):
+    """A pickled data file asked for a Python object other than the few a NumPy array needs."""
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -55,7 +57,7 @@ class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         allowed = _allowed_globals()
         if (module, name) not in allowed:
-            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a data file")
+            raise _Refused(f"global {module}.{name} is not allowed in a data file")
         return allowed[(module, name)]
 
 
@@ -77,10 +79,10 @@ def _load_pickle_safely(data: bytes, what: str) -> Any:
     """Unpickle ``data`` with the restricted unpickler; DataError when it is refused or broken."""
     try:
         return _SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except _Refused as err:
+        raise DataError.from_key("errors.cifar_unsafe", name=what) from err
     except Exception as err:  # noqa: BLE001 - any failure means the file cannot be used
-        raise DataError(
-            f"{what} is not a CIFAR-10 batch that can be read safely ({err}): delete it and download again."
-        ) from err
+        raise DataError.from_key("errors.cifar_unreadable", name=what) from err
 
 
 def read_cifar10(source: str | Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
@@ -98,10 +100,10 @@ def read_cifar10(source: str | Path) -> tuple[tuple[np.ndarray, np.ndarray], tup
                 if member.isfile() and base in wanted:
                     batches[base] = _parse_cifar_batch(tar.extractfile(member).read(), base)
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise DataError(f"{source} is not a readable CIFAR-10 archive ({err}): delete it and download again.") from err
+        raise DataError.from_key("errors.cifar_not_archive", name=Path(source).name) from err
     missing = sorted(wanted - set(batches))
     if missing:
-        raise DataError(f"The CIFAR-10 archive lacks {', '.join(missing)}: delete it and download again.")
+        raise DataError.from_key("errors.cifar_missing_batches", missing=", ".join(missing))
     train = [batches[f"data_batch_{i}"] for i in range(1, 6)]
     train_x = np.concatenate([x for x, _ in train])
     train_y = np.concatenate([y for _, y in train])
@@ -112,13 +114,13 @@ def _parse_cifar_batch(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
     """Return uint8 (N, 32, 32, 3) images and int64 labels from one pickled batch."""
     batch = _load_pickle_safely(data, what)
     if not isinstance(batch, dict):
-        raise DataError(f"{what} is not a CIFAR-10 batch (a dict with 'data' and 'labels').")
+        raise DataError.from_key("errors.cifar_bad_batch", name=what)
     images = batch.get("data", batch.get(b"data"))
     labels = batch.get("labels", batch.get(b"labels"))
     if not isinstance(images, np.ndarray) or images.ndim != 2 or images.shape[1] != 3 * 32 * 32:
-        raise DataError(f"{what} has no (N, 3072) 'data' array: delete the archive and download again.")
+        raise DataError.from_key("errors.cifar_bad_batch", name=what)
     labels = np.asarray(labels, dtype=np.int64) if labels is not None else None
     if labels is None or labels.shape != (images.shape[0],) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
-        raise DataError(f"{what} has no 'labels' list of classes 0-9 matching its images.")
+        raise DataError.from_key("errors.cifar_bad_labels", name=what)
     images = images.astype(np.uint8, copy=False).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), labels

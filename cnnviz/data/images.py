@@ -23,7 +23,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cnnviz.errors import ImageError
+from cnnviz.errors import ConfigError, ImageError, Phrase
 
 __all__ = [
     "ALLOWED_EXTENSIONS",
@@ -42,7 +42,7 @@ MODES = ("RGB", "L")
 
 # Pillow format names we decode (the JPEG opener also returns phone "MPO" JPEGs).
 _FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "GIF", "TIFF")
-_FORMAT_LIST = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+_FORMAT_LIST = Phrase("errors.image_formats")  # "JPEG, PNG, WebP, BMP, GIF or TIFF"
 # What Pillow's decoders raise on damaged data (ours are ImageError, raised outside these blocks).
 _DECODE_ERRORS = (OSError, SyntaxError, EOFError, IndexError, TypeError, KeyError, struct.error, zlib.error)
 
@@ -67,9 +67,9 @@ def load_image(
     Raises ImageError for an empty, unreadable, truncated or oversized file.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}.")
+        raise ConfigError.from_key("errors.image_mode", mode=repr(mode), modes=", ".join(MODES))
     if max_side is not None and max_side < 1:
-        raise ValueError(f"max_side must be ≥ 1 or None, got {max_side}.")
+        raise ConfigError.from_key("errors.image_max_side", max_side=max_side)
     stream = _open_source(source)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -88,10 +88,8 @@ def check_min_size(img: Image.Image, min_side: int, what: str) -> None:
     """
     width, height = img.size
     if min(width, height) < min_side:
-        raise ImageError(
-            f"The image is {width}×{height} pixels, but {what} needs at least {min_side}×{min_side}: "
-            f"use a larger image or a smaller kernel / more padding."
-        )
+        raise ImageError.from_key("errors.image_too_small", size=f"{width}×{height}", what=what,
+                                  min_size=f"{min_side}×{min_side}")  # fmt: skip
 
 
 def image_to_chw(img: Image.Image) -> np.ndarray:

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 if TYPE_CHECKING:  # only for annotations: importing it would make a cycle
     from cnnviz.nets.registry import ModelSpec
 
-__all__ = ["normalize", "preprocess"]
+__all__ = ["centre_by_mass", "normalize", "preprocess"]
 
 
 def normalize(x: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
@@ -43,9 +43,14 @@ def preprocess(spec: ModelSpec, pil_image: Image.Image) -> torch.Tensor:
     return normalize(x.unsqueeze(0), spec)  # (1, C, H, W)
 
 
+def _border_median(gray: np.ndarray) -> float:
+    """Median grey level of a (H, W) picture's outermost rows and columns: the brightness of its background."""
+    return float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+
+
 def _digit_like(gray: np.ndarray, size: int) -> np.ndarray:
     """Return a (size, size) array in [0, 1]: bright ink on black, fitted to 20/28 of the side, centred by mass."""
-    background = float(np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])))
+    background = _border_median(gray)
     if background > 0.5:
         gray, background = 1.0 - gray, 1.0 - background  # dark ink on light paper → light ink on black
     gray = np.clip((gray - background) / max(1.0 - background, 1e-3), 0.0, 1.0)
@@ -54,16 +59,23 @@ def _digit_like(gray: np.ndarray, size: int) -> np.ndarray:
         img = Image.fromarray((gray * 255).astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
         return np.asarray(img, dtype=np.float32) / 255.0
     crop = gray[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    box = max(1, round(size * 20 / 28))
-    scale = box / max(crop.shape)
-    h, w = max(1, round(crop.shape[0] * scale)), max(1, round(crop.shape[1] * scale))
-    small = Image.fromarray((crop * 255).astype(np.uint8)).resize((w, h), Image.Resampling.LANCZOS)
-    small_arr = np.asarray(small, dtype=np.float32) / 255.0
-    out = np.zeros((size, size), dtype=np.float32)
-    total = small_arr.sum()
-    cy = (small_arr.sum(1) @ np.arange(h)) / total if total > 0 else (h - 1) / 2
-    cx = (small_arr.sum(0) @ np.arange(w)) / total if total > 0 else (w - 1) / 2
-    top = int(np.clip(round((size - 1) / 2 - cy), 0, size - h))
-    left = int(np.clip(round((size - 1) / 2 - cx), 0, size - w))
-    out[top : top + h, left : left + w] = small_arr
+    return centre_by_mass(Image.fromarray((crop * 255).astype(np.uint8)), size)
+
+
+def centre_by_mass(ink: Image.Image, side: int) -> np.ndarray:
+    """Place cropped ink the way MNIST was made: long side fitted to 20/28 of ``side``, centre of mass in the middle.
+
+    ``ink`` is a grayscale ("L") crop, bright ink on black, cut to the ink's bounding box. Returns
+    float32 (side, side) in [0, 1]. The procedural digits and digit photos both go through here.
+    """
+    scale = side * 20 / 28 / max(ink.size)
+    w, h = max(1, round(ink.width * scale)), max(1, round(ink.height * scale))
+    small = np.asarray(ink.resize((w, h), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0  # (h, w)
+    total = small.sum()
+    cy = (small.sum(1) @ np.arange(h)) / total if total > 0 else (h - 1) / 2
+    cx = (small.sum(0) @ np.arange(w)) / total if total > 0 else (w - 1) / 2
+    top = int(np.clip(round((side - 1) / 2 - cy), 0, side - h))
+    left = int(np.clip(round((side - 1) / 2 - cx), 0, side - w))
+    out = np.zeros((side, side), dtype=np.float32)
+    out[top : top + h, left : left + w] = small
     return out

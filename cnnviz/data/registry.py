@@ -1,23 +1,41 @@
-"""The data sets by name: their classes, statistics and loaders, and one seeded way to load a split.
+"""The data sets by name: one entry each says what a set holds and how to get it; one seeded way to load a split.
 
 Every loader returns a :class:`~cnnviz.data.split.DataSplit` of float32 tensors (N, C, H, W) in
-[0, 1] with int64 labels. The procedural sets are deterministic by seed and of any size."""
+[0, 1] with int64 labels. The procedural sets are deterministic by seed and of any size (up to a
+memory cap); the downloaded ones come from checksum-verified files. Adding a data set is one
+entry in ``DATASETS``; an unknown name raises a DataError that lists the known ones.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import torch
 
 from cnnviz.data.digits import DIGITS_CLASSES, make_digits
-from cnnviz.data.downloads import REMOTE_SOURCES, Progress, _fetch
+from cnnviz.data.downloads import Progress, RemoteSource, _fetch
 from cnnviz.data.formats import read_cifar10, read_idx
 from cnnviz.data.shapes import SHAPES_CLASSES, make_shapes
 from cnnviz.data.split import DataSplit, _to_tensor
 from cnnviz.errors import ConfigError, DataError
 
-__all__ = ["CIFAR10_CLASSES", "FASHION_CLASSES", "available_datasets", "dataset_stats", "load_dataset"]
+__all__ = [
+    "CIFAR10_CLASSES",
+    "DATASETS",
+    "FASHION_CLASSES",
+    "REMOTE_SOURCES",
+    "DatasetInfo",
+    "available_datasets",
+    "dataset_info",
+    "dataset_stats",
+    "load_dataset",
+]
+
+Arrays = tuple[np.ndarray, np.ndarray]  # uint8 images (N, H, W, C), int64 labels (N,)
 
 
 FASHION_CLASSES = (
@@ -28,30 +46,114 @@ FASHION_CLASSES = (
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
-# Per-data-set normalisation (mean, std per channel), the constants the models are trained with.
-_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "shapes": ((0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
-    "digits": ((0.1307,), (0.3081,)),  # MNIST's, as the digits imitate MNIST
-    "mnist": ((0.1307,), (0.3081,)),
-    "fashion-mnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-}
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a data set holds and how to get it: drawn by a seeded generator, or downloaded and parsed."""
+
+    name: str  # registry name, lower case ("shapes")
+    class_names: tuple[str, ...]  # label index → class name (the data labels; display names live in the catalogs)
+    mean: tuple[float, ...]  # per-channel normalisation mean, the constant models are trained with
+    std: tuple[float, ...]  # per-channel normalisation std
+    image_size: int  # H == W of every image
+    in_channels: int  # C: 1 grayscale, 3 RGB
+    generate: Callable[..., Arrays] | None = None  # procedural: generate(n, seed=...) → images, labels
+    max_images: int | None = None  # procedural: largest n_train + n_val drawn in one call (memory cap)
+    source: RemoteSource | None = None  # downloaded: where the files live, with their md5
+    read: Callable[[dict[str, Path]], tuple[Arrays, Arrays]] | None = None  # downloaded: files → (train, test)
+    digit_style: bool = False  # photos are prepared like MNIST digits: white ink on black, fitted, centred by mass
+
+    @property
+    def procedural(self) -> bool:
+        """True when the set is drawn here, offline, by a seeded generator (examples can be drawn from it)."""
+        return self.generate is not None
 
 
-# Largest n_train + n_val a procedural set will generate in one call (memory guard).
-_MAX_GENERATED = {"shapes": 30_000, "digits": 120_000}
+def _read_idx_set(paths: dict[str, Path]) -> tuple[Arrays, Arrays]:
+    """Parse MNIST-layout IDX files (train and t10k images and labels) into ((train), (test))."""
+    parts = []
+    for part in ("train", "t10k"):
+        images = read_idx(paths[f"{part}-images-idx3-ubyte.gz"])
+        labels = read_idx(paths[f"{part}-labels-idx1-ubyte.gz"]).astype(np.int64)
+        if images.ndim != 3 or len(images) != len(labels):
+            raise DataError.from_key("errors.idx_mismatch", images=len(images), labels=len(labels))
+        parts.append((images[..., None], labels))  # (N, H, W, 1)
+    return parts[0], parts[1]
+
+
+def _read_cifar_set(paths: dict[str, Path]) -> tuple[Arrays, Arrays]:
+    return read_cifar10(paths["cifar-10-python.tar.gz"])
+
+
+_IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+              "t10k-labels-idx1-ubyte.gz")  # fmt: skip
+
+
+def _idx_source(mirrors: tuple[str, ...], md5s: tuple[str, ...], sizes: tuple[int, ...]) -> RemoteSource:
+    """The four IDX files of an MNIST-layout set, in _IDX_FILES order, with their md5 and size."""
+    return RemoteSource(mirrors=mirrors, files=tuple(zip(_IDX_FILES, md5s, sizes, strict=True)))
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "shapes": DatasetInfo(
+        "shapes", SHAPES_CLASSES, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), image_size=64, in_channels=3,
+        generate=make_shapes, max_images=30_000,
+    ),
+    "digits": DatasetInfo(  # MNIST's statistics, as the digits imitate MNIST
+        "digits", DIGITS_CLASSES, mean=(0.1307,), std=(0.3081,), image_size=28, in_channels=1,
+        generate=make_digits, max_images=120_000, digit_style=True,
+    ),
+    "mnist": DatasetInfo(
+        "mnist", DIGITS_CLASSES, mean=(0.1307,), std=(0.3081,), image_size=28, in_channels=1, digit_style=True,
+        read=_read_idx_set, source=_idx_source(
+            ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
+            ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+             "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"),
+            (9_912_422, 28_881, 1_648_877, 4_542),
+        ),
+    ),
+    "fashion-mnist": DatasetInfo(
+        "fashion-mnist", FASHION_CLASSES, mean=(0.2860,), std=(0.3530,), image_size=28, in_channels=1,
+        read=_read_idx_set, source=_idx_source(
+            ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+            ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+             "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"),
+            (26_421_880, 29_515, 4_422_102, 5_148),
+        ),
+    ),
+    "cifar10": DatasetInfo(
+        "cifar10", CIFAR10_CLASSES, mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), image_size=32,
+        in_channels=3, read=_read_cifar_set, source=RemoteSource(
+            mirrors=("https://www.cs.toronto.edu/~kriz/",),
+            files=(("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a", 170_498_071),),
+        ),
+    ),
+}  # fmt: skip
+
+
+# Where each downloadable set lives (read-only view of the registry's sources).
+REMOTE_SOURCES = MappingProxyType({name: info.source for name, info in DATASETS.items() if info.source is not None})
 
 
 def available_datasets() -> list[str]:
     """Return the data set names: the procedural ones (offline) first, then the downloadable ones."""
-    return ["shapes", "digits", *REMOTE_SOURCES]
+    return sorted(DATASETS, key=lambda name: not DATASETS[name].procedural)
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    """Return the registry entry of ``name`` (case and surrounding spaces ignored).
+
+    Raises DataError for an unknown name; the message lists the known ones.
+    """
+    key = name.lower().strip()
+    if key not in DATASETS:
+        raise DataError.from_key("errors.dataset_unknown", name=repr(name), known=", ".join(available_datasets()))
+    return DATASETS[key]
 
 
 def dataset_stats(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Return (mean, std) per channel used to normalise data set ``name``."""
-    if name not in _STATS:
-        raise DataError(f"Unknown data set {name!r}: choose one of {', '.join(available_datasets())}.")
-    return _STATS[name]
+    """Return (mean, std) per channel used to normalise data set ``name``; DataError for an unknown name."""
+    info = dataset_info(name)
+    return info.mean, info.std
 
 
 def load_dataset(
@@ -68,47 +170,44 @@ def load_dataset(
     Procedural sets draw train and validation images from independent seeded streams, so the
     validation images do not depend on n_train. Downloaded sets draw n_train images from the
     official training set and n_val from the official test set. Raises ConfigError for bad
-    counts and DataError when the data cannot be had (offline, corrupt file, ...).
+    counts and DataError for an unknown name or when the data cannot be had (offline, corrupt file, ...).
     """
-    key = name.lower().strip()
-    if key not in available_datasets():
-        raise DataError(f"Unknown data set {name!r}: choose one of {', '.join(available_datasets())}.")
-    _check_counts(key, n_train, n_val)
+    info = dataset_info(name)
+    _check_counts(info, n_train, n_val)
     train_seq, val_seq = np.random.SeedSequence(seed).spawn(2)
-    if key in _MAX_GENERATED:
-        make = make_shapes if key == "shapes" else make_digits
-        train_x, train_y = make(n_train, seed=train_seq)
-        val_x, val_y = make(n_val, seed=val_seq)
-        classes = SHAPES_CLASSES if key == "shapes" else DIGITS_CLASSES
+    if info.generate is not None:
+        train_x, train_y = info.generate(n_train, seed=train_seq)
+        val_x, val_y = info.generate(n_val, seed=val_seq)
     else:
-        (tx, ty), (vx, vy), classes = _load_remote(key, root=root, progress=progress)
-        train_x, train_y = _subset(tx, ty, n_train, np.random.default_rng(train_seq), key, "training")
-        val_x, val_y = _subset(vx, vy, n_val, np.random.default_rng(val_seq), key, "test")
-    mean, std = _STATS[key]
+        train, test = info.read(_fetch(info.name, info.source, root, progress))
+        train_x, train_y = _subset(*train, n_train, np.random.default_rng(train_seq), info.name, "training")
+        val_x, val_y = _subset(*test, n_val, np.random.default_rng(val_seq), info.name, "test")
+    expected = (info.image_size, info.image_size, info.in_channels)
+    if train_x.shape[1:] != expected or val_x.shape[1:] != expected:
+        size = "×".join(map(str, train_x.shape[1:]))
+        raise DataError.from_key("errors.dataset_wrong_size", name=info.name, size=size,
+                                 expected="×".join(map(str, expected)))  # fmt: skip
     return DataSplit(
-        train_x=_to_tensor(train_x),
+        train_x=_to_tensor(train_x),  # (N, C, H, W) in [0, 1]
         train_y=torch.from_numpy(train_y.astype(np.int64)),
         val_x=_to_tensor(val_x),
         val_y=torch.from_numpy(val_y.astype(np.int64)),
-        class_names=classes,
-        in_channels=len(mean),
-        image_size=int(train_x.shape[1]),
-        name=key,
-        mean=mean,
-        std=std,
+        class_names=info.class_names,
+        in_channels=info.in_channels,
+        image_size=info.image_size,
+        name=info.name,
+        mean=info.mean,
+        std=info.std,
     )
 
 
-def _check_counts(name: str, n_train: int, n_val: int) -> None:
-    """Raise ConfigError unless 1 ≤ n_train and 0 ≤ n_val, within the memory guard."""
+def _check_counts(info: DatasetInfo, n_train: int, n_val: int) -> None:
+    """Raise ConfigError unless 1 ≤ n_train and 0 ≤ n_val, within the memory cap."""
     if n_train < 1 or n_val < 0:
-        raise ConfigError(f"n_train={n_train}, n_val={n_val} are not allowed: use n_train ≥ 1 and n_val ≥ 0.")
-    limit = _MAX_GENERATED.get(name)
-    if limit is not None and n_train + n_val > limit:
-        raise ConfigError(
-            f"n_train + n_val = {n_train + n_val} images of {name!r} would use too much memory: "
-            f"ask for at most {limit} in total."
-        )
+        raise ConfigError.from_key("errors.dataset_counts", n_train=n_train, n_val=n_val)
+    if info.max_images is not None and n_train + n_val > info.max_images:
+        raise ConfigError.from_key("errors.dataset_too_many", total=n_train + n_val, name=info.name,
+                                   limit=info.max_images)  # fmt: skip
 
 
 def _subset(
@@ -116,25 +215,7 @@ def _subset(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``n`` images drawn without replacement (ConfigError when there are fewer)."""
     if n > len(x):
-        raise ConfigError(f"{name} has {len(x)} {part} images, fewer than the {n} asked for: ask for at most {len(x)}.")
+        key = "errors.dataset_too_few_training" if part == "training" else "errors.dataset_too_few_test"
+        raise ConfigError.from_key(key, name=name, have=len(x), n=n)
     idx = np.sort(rng.choice(len(x), size=n, replace=False))
     return x[idx], y[idx]
-
-
-def _load_remote(
-    name: str, *, root: str | Path | None, progress: Progress | None
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], tuple[str, ...]]:
-    """Fetch and parse a downloadable set: ((train_x, train_y), (test_x, test_y), class names)."""
-    paths = _fetch(name, root, progress)
-    if name == "cifar10":
-        train, test = read_cifar10(paths["cifar-10-python.tar.gz"])
-        return train, test, CIFAR10_CLASSES
-    images = {k: read_idx(paths[f"{k}-images-idx3-ubyte.gz"]) for k in ("train", "t10k")}
-    labels = {k: read_idx(paths[f"{k}-labels-idx1-ubyte.gz"]).astype(np.int64) for k in ("train", "t10k")}
-    for k in ("train", "t10k"):
-        if images[k].ndim != 3 or len(images[k]) != len(labels[k]):
-            raise DataError(f"{name} {k} images {images[k].shape} and labels {labels[k].shape} do not match.")
-    classes = DIGITS_CLASSES if name == "mnist" else FASHION_CLASSES
-    train = (images["train"][..., None], labels["train"])
-    test = (images["t10k"][..., None], labels["t10k"])
-    return train, test, classes

@@ -127,7 +127,7 @@ def _shape_alpha(cls: str, u: np.ndarray, v: np.ndarray, p: dict[str, np.ndarray
         half = 0.15 + 0.15 * form  # half the ring's thickness
         d = np.abs(rho - (1.0 - half)) - half
     else:  # pragma: no cover - SHAPES_CLASSES and this function are kept in step
-        raise DataError(f"No drawing rule for shape class {cls!r}.")
+        raise DataError.from_key("errors.shape_no_rule", name=cls)
     return _coverage(d * r)
 
 

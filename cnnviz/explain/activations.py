@@ -8,12 +8,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from cnnviz.errors import ConfigError
+
 __all__ = ["input_image", "spatial_activations"]
 
 
 def _check_single(x: Tensor) -> None:
+    """Raise ConfigError unless ``x`` is one image shaped (1, C, H, W)."""
     if x.dim() != 4 or x.shape[0] != 1:
-        raise ValueError(f"Expected one image shaped (1, C, H, W), got shape {tuple(x.shape)}.")
+        raise ConfigError.from_key("errors.one_image", shape="×".join(map(str, x.shape)))
 
 
 def input_image(x: Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:

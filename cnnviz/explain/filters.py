@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
+from cnnviz.errors import ConfigError
 from cnnviz.explain.hooks import _resolve_layers, conv_layer_names
 
 __all__ = ["conv_filters", "filter_map_pairs", "filter_rgb", "filter_tiles", "source_conv"]
@@ -23,7 +24,7 @@ def source_conv(model: nn.Module, layer: str) -> str | None:
     """Return the conv layer whose filters made ``layer``'s maps: itself, or the last conv defined before it.
 
     ReLU, batch norm and pooling keep the channels of the conv before them. Returns None when no
-    conv comes before ``layer``. Raises ValueError for an unknown layer.
+    conv comes before ``layer``. Raises ConfigError (a ValueError) for an unknown layer.
     """
     _resolve_layers(model, layer)
     convs = set(conv_layer_names(model))
@@ -39,10 +40,10 @@ def filter_rgb(weight: np.ndarray) -> np.ndarray:
     """Show 3-input-channel filters in colour: (C_out, 3, kH, kW) → (C_out, kH, kW, 3) uint8.
 
     Each filter is scaled on its own so that 0 is mid-grey and its largest |weight| reaches 0 or 255.
-    Raises ValueError unless the filters have exactly 3 input channels.
+    Raises ConfigError unless the filters have exactly 3 input channels.
     """
     if weight.ndim != 4 or weight.shape[1] != 3:
-        raise ValueError(f"Colour filters need weights shaped (C_out, 3, kH, kW), got {weight.shape}.")
+        raise ConfigError.from_key("errors.filters_not_rgb", shape=_shape(weight))
     w = np.moveaxis(weight.astype(np.float64), 1, -1)  # (C_out, kH, kW, 3)
     vmax = np.abs(w).reshape(len(w), -1).max(axis=1).reshape(-1, 1, 1, 1)
     unit = 0.5 + 0.5 * w / np.where(vmax > 0, vmax, 1.0)
@@ -52,7 +53,7 @@ def filter_rgb(weight: np.ndarray) -> np.ndarray:
 def filter_tiles(weight: np.ndarray) -> np.ndarray:
     """Collapse each filter to one signed 2-D tile: mean over input channels, (C_out, kH, kW) float32."""
     if weight.ndim != 4:
-        raise ValueError(f"Filters must be shaped (C_out, C_in, kH, kW), got {weight.shape}.")
+        raise ConfigError.from_key("errors.filters_not_4d", shape=_shape(weight))
     return weight.mean(axis=1).astype(np.float32)
 
 
@@ -64,7 +65,7 @@ def filter_map_pairs(tiles: np.ndarray, maps: np.ndarray, *, gap: int = 1) -> np
     ``render.montage(..., signed=True, vmax=1)``. Raises ValueError when the channel counts differ.
     """
     if tiles.ndim != 3 or maps.ndim != 3 or len(tiles) != len(maps):
-        raise ValueError(f"Need as many filters as maps, got filters {tiles.shape} and maps {maps.shape}.")
+        raise ConfigError.from_key("errors.filters_maps_differ", filters=_shape(tiles), maps=_shape(maps))
     count, height, width = maps.shape
     rows = np.minimum(np.arange(height) * tiles.shape[1] // height, tiles.shape[1] - 1)
     cols = np.minimum(np.arange(width) * tiles.shape[2] // width, tiles.shape[2] - 1)
@@ -73,6 +74,10 @@ def filter_map_pairs(tiles: np.ndarray, maps: np.ndarray, *, gap: int = 1) -> np
     out[:, :, :width] = big / _max_abs(big)
     out[:, :, width + gap :] = maps / _max_abs(maps)
     return out
+
+
+def _shape(arr: np.ndarray) -> str:
+    return "×".join(map(str, arr.shape))
 
 
 def _max_abs(arr: np.ndarray) -> float:

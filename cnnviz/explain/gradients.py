@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from cnnviz.errors import ConfigError
 from cnnviz.explain.activations import _check_single
 from cnnviz.explain.hooks import _hooked
 
@@ -30,15 +31,14 @@ def grad_cam_all(model: nn.Module, x: Tensor, layers: Sequence[str], *, target: 
     x: (1, C, H, W), not modified. ``target`` defaults to the predicted class. For each layer with
     activations A (K, h, w) and gradients G = d logit_target / dA: alpha_k = mean(G_k),
     cam = ReLU(sum_k alpha_k A_k). Parameter ``.grad`` fields are left untouched.
-    Raises ValueError for an unknown layer, a batch of more than one image or a bad target.
+    Raises ConfigError (a ValueError) for an unknown layer, a batch of more than one image or a bad target.
     """
     _check_single(x)
     with _hooked(model, list(layers), detach=False) as store, torch.enable_grad():
         logits = model(x.detach())
         if target is None:
             target = int(logits[0].argmax())
-        if not 0 <= target < logits.shape[1]:
-            raise ValueError(f"Class {target} does not exist: this model has classes 0…{logits.shape[1] - 1}.")
+        _check_target(target, logits.shape[1])
         acts = [store[name] for name in layers]  # each (1, K, h, w)
         grads = torch.autograd.grad(logits[0, target], acts, allow_unused=True)
     results = []
@@ -51,6 +51,12 @@ def grad_cam_all(model: nn.Module, x: Tensor, layers: Sequence[str], *, target: 
         heat = (up / peak if peak > 0 else up).clamp(0, 1)
         results.append(GradCam(name, target, cam[0].numpy(), heat.numpy()))
     return results
+
+
+def _check_target(target: int, num_classes: int) -> None:
+    """Raise ConfigError unless ``target`` is one of the model's class indices."""
+    if not 0 <= target < num_classes:
+        raise ConfigError.from_key("errors.class_unknown", target=target, last=num_classes - 1)
 
 
 def grad_cam(model: nn.Module, x: Tensor, layer: str, *, target: int | None = None) -> GradCam:
@@ -68,7 +74,6 @@ def saliency(model: nn.Module, x: Tensor, *, target: int | None = None) -> np.nd
         image = x.detach().clone().requires_grad_(True)
         logits = model(image)
         target = int(logits[0].argmax()) if target is None else int(target)
-        if not 0 <= target < logits.shape[1]:
-            raise ValueError(f"Class {target} does not exist: this model has classes 0…{logits.shape[1] - 1}.")
+        _check_target(target, logits.shape[1])
         (grad,) = torch.autograd.grad(logits[0, target], image)
     return grad[0].abs().amax(dim=0).numpy()

@@ -1,17 +1,40 @@
-"""The one place that hooks into a network: capture every layer's output, and always clean up.
+"""The one place that hooks into a network: capture layer outputs or record each call, and always clean up.
 
-``hooked`` registers forward hooks, sets eval mode, and in ``finally`` removes every handle and
-restores the mode, also when the body raises (the exception propagates)."""
+Every helper here goes through ``_forward_hooks``: it sets eval mode, registers the hooks, and in
+``finally`` removes every handle and restores the mode, also when the body raises (the exception
+propagates)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["capture_activations", "conv_layer_names", "layer_names", "run_with_activations"]
+from cnnviz.errors import ConfigError
+
+__all__ = [
+    "LayerCall",
+    "capture_activations",
+    "conv_layer_names",
+    "layer_names",
+    "record_calls",
+    "run_with_activations",
+]
+
+Hook = Callable[[nn.Module, tuple, object], object]  # register_forward_hook's (module, inputs, output) → output | None
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One call of a layer during a forward pass: what went in and what came out."""
+
+    name: str  # module name
+    module: nn.Module
+    in_shape: tuple[int, ...]  # shape of the first input tensor, e.g. (N, C, H, W)
+    out_shape: tuple[int, ...]  # shape of the output tensor
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -25,7 +48,7 @@ def conv_layer_names(model: nn.Module) -> list[str]:
 
 
 def _resolve_layers(model: nn.Module, layers: Sequence[str] | str | None) -> dict[str, nn.Module]:
-    """Map layer names to modules; raise ValueError listing the valid names for an unknown one."""
+    """Map layer names to modules; raise ConfigError listing the valid names for an unknown one."""
     modules = dict(model.named_modules())
     modules.pop("", None)
     if layers is None:
@@ -34,11 +57,25 @@ def _resolve_layers(model: nn.Module, layers: Sequence[str] | str | None) -> dic
         layers = [layers]
     unknown = [name for name in layers if name not in modules]
     if unknown:
-        raise ValueError(
-            f"Layer(s) {unknown} not found in {type(model).__name__}. "
-            f"Use one of: {', '.join(layer_names(model)) or '(no layers)'}."
-        )
+        raise ConfigError.from_key("errors.layer_unknown", layers=", ".join(unknown), model=type(model).__name__,
+                                   known=", ".join(layer_names(model)) or "—")  # fmt: skip
     return {name: modules[name] for name in layers}
+
+
+@contextmanager
+def _forward_hooks(model: nn.Module, hooks: dict[str, tuple[nn.Module, Hook]]) -> Iterator[None]:
+    """Set eval mode and register ``hooks`` (name → (module, hook)); always remove them and restore the mode."""
+    was_training = model.training
+    handles = []
+    try:
+        model.eval()
+        for module, hook in hooks.values():
+            handles.append(module.register_forward_hook(hook))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
 
 
 @contextmanager
@@ -49,10 +86,9 @@ def _hooked(model: nn.Module, layers: Sequence[str] | str | None, *, detach: boo
     ``detach=False`` stores the output itself, still in the graph, and hands a clone downstream so an
     in-place op cannot rewrite the stored tensor; gradients w.r.t. it can then be taken.
     """
-    modules = _resolve_layers(model, layers)
     store: dict[str, Tensor] = {}
 
-    def make_hook(name: str):
+    def make_hook(name: str) -> Hook:
         def hook(_module: nn.Module, _inputs: tuple, output: object) -> Tensor | None:
             if not isinstance(output, Tensor):
                 return None  # tuples (e.g. RNNs) are outside what this app shows
@@ -64,17 +100,9 @@ def _hooked(model: nn.Module, layers: Sequence[str] | str | None, *, detach: boo
 
         return hook
 
-    was_training = model.training
-    handles = []
-    try:
-        model.eval()
-        for name, module in modules.items():
-            handles.append(module.register_forward_hook(make_hook(name)))
+    modules = _resolve_layers(model, layers)
+    with _forward_hooks(model, {name: (module, make_hook(name)) for name, module in modules.items()}):
         yield store
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
 
 
 @contextmanager
@@ -83,11 +111,32 @@ def capture_activations(model: nn.Module, layers: Sequence[str] | str | None = N
 
     Sets eval mode inside the block and restores the previous mode afterwards; removes every hook
     even when the body raises (the exception propagates). Yields a dict name → detached output
-    tensor, filled as the body runs the model, in execution order. Raises ValueError for an unknown
-    layer name (the message lists the valid names).
+    tensor, filled as the body runs the model, in execution order. Raises ConfigError (a
+    ValueError) for an unknown layer name; the message lists the valid names.
     """
     with _hooked(model, layers, detach=True) as store:
         yield store
+
+
+@contextmanager
+def record_calls(model: nn.Module, layers: Sequence[str] | str | None = None) -> Iterator[list[LayerCall]]:
+    """Record every call of ``layers`` (default: every leaf layer) in the body: input and output shapes, in order.
+
+    A layer called twice appears twice. Calls whose first input or output is not a tensor are left
+    out. Same mode and clean-up guarantees as ``capture_activations``; ConfigError for an unknown layer.
+    """
+    calls: list[LayerCall] = []
+
+    def make_hook(name: str) -> Hook:
+        def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            if inputs and isinstance(inputs[0], Tensor) and isinstance(output, Tensor):
+                calls.append(LayerCall(name, module, tuple(inputs[0].shape), tuple(output.shape)))
+
+        return hook
+
+    modules = _resolve_layers(model, layers)
+    with _forward_hooks(model, {name: (module, make_hook(name)) for name, module in modules.items()}):
+        yield calls
 
 
 def run_with_activations(model: nn.Module, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:

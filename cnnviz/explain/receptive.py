@@ -13,12 +13,14 @@ from torch import Tensor, nn
 
 from cnnviz.conv.layers import LayerKind, LayerSpec, receptive_window, walk_stack
 from cnnviz.conv.rules import as_pair
-from cnnviz.explain.hooks import _hooked, _resolve_layers
+from cnnviz.errors import ConfigError
+from cnnviz.explain.hooks import LayerCall, _resolve_layers, record_calls
 
-__all__ = ["Box", "LayerGeometry", "ReceptiveField", "receptive_field", "spatial_layers"]
+__all__ = ["Box", "LayerGeometry", "ModelTrace", "ReceptiveField", "receptive_field", "spatial_layers", "trace_model"]
 
 
-_SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)  # layers that change where a unit looks
+_ADAPTIVE = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+_SPATIAL = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, *_ADAPTIVE)  # layers that change where a unit looks
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,13 @@ class ReceptiveField:
 
 
 def _geometry(name: str, module: nn.Module, in_size: tuple[int, int], out_size: tuple[int, int]) -> LayerGeometry:
-    """Read kernel, stride, padding and dilation of a conv or pooling module as (h, w) pairs."""
+    """Read kernel, stride, padding and dilation of a conv or pooling module as (h, w) pairs.
+
+    Adaptive pooling is read as the plain pooling it equals when each output cell pools an equal
+    share of the input (kernel = stride = input / output; global pooling to 1×1 is one such case).
+    """
+    if isinstance(module, _ADAPTIVE):
+        return _adaptive_geometry(name, module, in_size, out_size)
     if isinstance(module, nn.Conv2d):
         kind = LayerKind.CONV
     else:
@@ -85,27 +93,39 @@ def _geometry(name: str, module: nn.Module, in_size: tuple[int, int], out_size: 
     )
 
 
-def _trace(model: nn.Module, input_shape: Sequence[int], names: Sequence[str]) -> list[tuple]:
-    """Run the model once on zeros; return (name, module, in_size, out_shape) per call, in execution order."""
-    records: list[tuple] = []
+def _adaptive_geometry(
+    name: str, module: nn.Module, in_size: tuple[int, int], out_size: tuple[int, int]
+) -> LayerGeometry:
+    """Adaptive pooling as plain pooling with kernel = stride = in / out; ConfigError when it does not divide."""
+    if any(i % o for i, o in zip(in_size, out_size, strict=True)):
+        raise ConfigError.from_key("errors.adaptive_pool_uneven", layer=name, size=f"{in_size[0]}×{in_size[1]}",
+                                   out=f"{out_size[0]}×{out_size[1]}")  # fmt: skip
+    kernel = (in_size[0] // out_size[0], in_size[1] // out_size[1])
+    kind = LayerKind.MAX_POOL if isinstance(module, nn.AdaptiveMaxPool2d) else LayerKind.AVG_POOL
+    return LayerGeometry(name, kind, kernel, kernel, (0, 0), (1, 1), False, in_size, out_size)
 
-    def make_hook(name: str):
-        def hook(module: nn.Module, inputs: tuple, output: object) -> None:
-            if inputs and isinstance(inputs[0], Tensor) and isinstance(output, Tensor):
-                records.append((name, module, tuple(inputs[0].shape[-2:]), tuple(output.shape)))
 
-        return hook
+@dataclass(frozen=True)
+class ModelTrace:
+    """Every layer call of one forward pass on zeros: what receptive fields are computed from.
 
-    modules = _resolve_layers(model, list(names))
-    with _hooked(model, [], detach=True):
-        handles = [module.register_forward_hook(make_hook(name)) for name, module in modules.items()]
-        try:
-            with torch.no_grad():
-                model(_zeros_like_input(model, input_shape))
-        finally:
-            for handle in handles:
-                handle.remove()
-    return records
+    Tracing costs one forward pass; the fields of every layer and unit are then arithmetic, so a
+    page that shows many units keeps one trace per model and input size.
+    """
+
+    input_shape: tuple[int, ...]  # (C, H, W) of the traced input
+    calls: tuple[LayerCall, ...]  # every named module's calls, in execution order
+
+
+def trace_model(model: nn.Module, input_shape: Sequence[int]) -> ModelTrace:
+    """Run the model once on zeros of ``input_shape`` (C, H, W); record every named module's calls.
+
+    The model's mode is restored and its hooks removed afterwards.
+    """
+    names = [name for name, _ in model.named_modules() if name]
+    with record_calls(model, names) as calls, torch.no_grad():
+        model(_zeros_like_input(model, input_shape))
+    return ModelTrace(tuple(int(s) for s in input_shape), tuple(calls))
 
 
 def _zeros_like_input(model: nn.Module, input_shape: Sequence[int]) -> Tensor:
@@ -116,18 +136,19 @@ def _zeros_like_input(model: nn.Module, input_shape: Sequence[int]) -> Tensor:
     return torch.zeros(1, *input_shape, dtype=param.dtype, device=param.device)
 
 
-def _walk_chain(records: Sequence[tuple], input_shape: Sequence[int], stop: str | None = None) -> list[LayerGeometry]:
-    """Keep the conv/pooling records that continue the chain, up to the first call of ``stop``.
+def _walk_chain(calls: Sequence[LayerCall], input_shape: Sequence[int], stop: str | None = None) -> list[LayerGeometry]:
+    """Keep the conv/pooling calls that continue the chain, up to the first call of ``stop``.
 
     A layer whose input size differs from the chain's current size (a residual shortcut run after
     the main path) is left out, so the chain follows the main path.
     """
     chain, size = [], tuple(int(s) for s in input_shape[-2:])
-    for name, module, in_size, out_shape in records:
-        if isinstance(module, _SPATIAL) and in_size == size:
-            chain.append(_geometry(name, module, in_size, tuple(out_shape[-2:])))
-            size = tuple(out_shape[-2:])
-        if name == stop:
+    for call in calls:
+        in_size, out_size = call.in_shape[-2:], call.out_shape[-2:]
+        if isinstance(call.module, _SPATIAL) and in_size == size:
+            chain.append(_geometry(call.name, call.module, in_size, out_size))
+            size = out_size
+        if call.name == stop:
             break
     return chain
 
@@ -137,8 +158,7 @@ def spatial_layers(model: nn.Module, input_shape: Sequence[int]) -> list[LayerGe
 
     Found by running the model once on zeros (execution order); the model's mode is restored.
     """
-    names = [name for name, module in model.named_modules() if isinstance(module, _SPATIAL)]
-    return _walk_chain(_trace(model, input_shape, names), input_shape)
+    return _walk_chain(trace_model(model, input_shape).calls, input_shape)
 
 
 def _stack_reports(chain: Sequence[LayerGeometry], input_shape: tuple[int, ...]) -> list:
@@ -158,27 +178,39 @@ def _stack_reports(chain: Sequence[LayerGeometry], input_shape: tuple[int, ...])
     return walk_stack(specs, (1, *input_shape[-2:]))
 
 
-def receptive_field(model: nn.Module, layer: str, row: int, col: int, *, input_shape: Sequence[int]) -> ReceptiveField:
+def receptive_field(
+    model: nn.Module,
+    layer: str,
+    row: int,
+    col: int,
+    *,
+    input_shape: Sequence[int],
+    trace: ModelTrace | None = None,
+) -> ReceptiveField:
     """Return the input pixels that unit (``row``, ``col``) of ``layer`` can see, for an input (C, H, W).
 
     Computed from the kernel sizes, strides, paddings and dilations of the conv and pooling layers
-    up to ``layer`` (layers such as ReLU or BatchNorm see what the layer before them sees).
-    Raises ValueError for an unknown layer, a layer without a spatial map or a unit outside the map.
+    up to ``layer`` (layers such as ReLU or BatchNorm see what the layer before them sees), found
+    by one forward pass on zeros, or read from ``trace`` (``trace_model(model, input_shape)``).
+    Raises ConfigError (a ValueError) for an unknown layer, a layer without a spatial map, a unit
+    outside the map, or a trace of another input size.
     """
     input_shape = tuple(int(s) for s in input_shape)
-    names = sorted({layer, *(n for n, m in model.named_modules() if isinstance(m, _SPATIAL))})
-    records = _trace(model, input_shape, names)
-    shapes = [out_shape for name, _, _, out_shape in records if name == layer]
+    _resolve_layers(model, layer)  # an unknown name: the message lists the valid ones
+    if trace is None:
+        trace = trace_model(model, input_shape)
+    elif trace.input_shape != input_shape:
+        raise ConfigError.from_key("errors.trace_other_input", traced="×".join(map(str, trace.input_shape)),
+                                   size="×".join(map(str, input_shape)))  # fmt: skip
+    calls = trace.calls
+    shapes = [call.out_shape for call in calls if call.name == layer]
     if not shapes or len(shapes[0]) != 4:
-        got = shapes[0] if shapes else "not run"
-        raise ValueError(f"Layer {layer!r} has no spatial map (output {got}): pick a conv, ReLU or pooling layer.")
+        raise ConfigError.from_key("errors.layer_not_spatial", layer=layer)
     height, width = shapes[0][-2:]
     if not (0 <= row < height and 0 <= col < width):
-        raise ValueError(
-            f"Unit ({row}, {col}) is outside {layer!r}'s {height}×{width} map: use row 0…{height - 1}, "
-            f"column 0…{width - 1}."
-        )
-    chain = _walk_chain(records, input_shape, stop=layer)
+        raise ConfigError.from_key("errors.unit_outside_map", row=row, col=col, layer=layer, size=f"{height}×{width}",
+                                   last_row=height - 1, last_col=width - 1)  # fmt: skip
+    chain = _walk_chain(calls, input_shape, stop=layer)
     if not chain:  # no conv or pooling before this layer: a unit sees one pixel
         full, size, jump = Box(row, col, row + 1, col + 1), (1, 1), (1, 1)
     else:

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cnnviz.errors import ConfigError
 from cnnviz.explain.hooks import capture_activations
 
 __all__ = ["top_activating_images"]
@@ -18,19 +19,20 @@ def top_activating_images(
 
     images: (N, C, H, W), already preprocessed as the model expects; not modified.
     Returns (indices (k,) int64, scores (k,) float32), strongest first.
-    Raises ValueError for an unknown layer, a channel the layer does not have, or a non-spatial layer.
+    Raises ConfigError (a ValueError) for an unknown layer, a channel the layer does not have, or a non-spatial layer.
     """
     if images.dim() != 4 or len(images) == 0:
-        raise ValueError(f"Expected a batch of images shaped (N, C, H, W), got shape {tuple(images.shape)}.")
+        raise ConfigError.from_key("errors.image_batch", shape="×".join(map(str, images.shape)))
     scores = []
     with capture_activations(model, layer) as acts, torch.no_grad():
         for start in range(0, len(images), batch_size):
             model(images[start : start + batch_size])
             act = acts[layer]  # (B, K, h, w)
             if act.dim() != 4:
-                raise ValueError(f"Layer {layer!r} has no spatial map (output {tuple(act.shape)}).")
+                raise ConfigError.from_key("errors.layer_not_spatial", layer=layer)
             if not 0 <= channel < act.shape[1]:
-                raise ValueError(f"Layer {layer!r} has channels 0…{act.shape[1] - 1}, not {channel}.")
+                last = act.shape[1] - 1
+                raise ConfigError.from_key("errors.channel_unknown", layer=layer, channel=channel, last=last)
             scores.append(act[:, channel].amax(dim=(1, 2)))
     all_scores = torch.cat(scores)
     values, indices = all_scores.topk(min(int(k), len(all_scores)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +26,7 @@ def _read_state_dict(source: str | Path | bytes | BinaryIO) -> dict[str, torch.T
     except FileNotFoundError as err:
         raise CheckpointError.from_key("errors.checkpoint_missing", label=label) from err
     except Exception as err:  # noqa: BLE001 - torch.load raises many types on bad input; all mean 'unusable'
-        raise CheckpointError.from_key("errors.checkpoint_unsafe", label=label, error=type(err).__name__) from err
+        raise CheckpointError.from_key("errors.checkpoint_unsafe", label=label) from err
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
         obj = obj["state_dict"]
     if not isinstance(obj, Mapping) or not all(
@@ -46,21 +47,39 @@ def load_checkpoint(model: nn.Module, source: str | Path | bytes | BinaryIO) -> 
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     wrong = [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        f"{k} ({_shape(state[k])} / {_shape(expected[k])})"
         for k in expected
         if k in state and state[k].shape != expected[k].shape
     ]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing {_short_list(missing)}")
-        if unexpected:
-            parts.append(f"unexpected {_short_list(unexpected)}")
-        if wrong:
-            parts.append(f"wrong shapes {_short_list(wrong)}")
-        raise CheckpointError.from_key("errors.checkpoint_mismatch", model=type(model).__name__, parts="; ".join(parts))
+    parts = [
+        Phrase(key, {"names": _short_list(names)})
+        for key, names in (("errors.checkpoint_part.missing", missing),
+                           ("errors.checkpoint_part.unexpected", unexpected),
+                           ("errors.checkpoint_part.wrong_shape", wrong))
+        if names
+    ]  # fmt: skip
+    if parts:
+        model_name = type(model).__name__
+        raise CheckpointError.from_key("errors.checkpoint_mismatch", model=model_name, parts=_Joined(tuple(parts)))
     model.load_state_dict(state)
     return model
+
+
+@dataclass(frozen=True)
+class _Joined:
+    """Several phrases of one message, translated one by one and joined with "; "."""
+
+    parts: tuple[Phrase, ...]
+
+    def localized(self, lang: str) -> str:
+        return "; ".join(part.localized(lang) for part in self.parts)
+
+    def __str__(self) -> str:
+        return "; ".join(map(str, self.parts))
+
+
+def _shape(tensor: torch.Tensor) -> str:
+    return "×".join(map(str, tensor.shape)) or "1"
 
 
 def _short_list(items: list[str], limit: int = 4) -> str:

@@ -1,4 +1,4 @@
-"""Plain conv nets written as data: TinyVGG and LeNet-5 are lists of blocks fed to one ``ConvNet``.
+"""Plain conv nets written as data: a list of blocks fed to one ``ConvNet`` (the registry holds TinyVGG and LeNet-5).
 
 Every layer is a named child module (``block1.conv1``, ``block1.relu1``, ..., ``classifier``) so
 forward hooks can address each one, as torchvision writes VGG from a list of widths."""
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cnnviz.conv.sizes import conv_output_size, pool_output_size
 from cnnviz.errors import ConfigError
 
 __all__ = ["ConvBlock", "ConvNet"]
@@ -24,23 +25,16 @@ class ConvBlock:
     padding: int = 0  # padding of the first conv (later convs use 0)
 
 
-# Architectures as data: (blocks, hidden widths of the fully connected head).
-_TINYVGG = ((ConvBlock((10, 10), 3), ConvBlock((10, 10), 3)), ())  # exactly CNN Explainer's TinyVGG
-_LENET5 = ((ConvBlock((6,), 5, padding=2), ConvBlock((16,), 5)), (120, 84))  # 28×28 input, padding 2
-
-
 def _conv_net_output_size(blocks: tuple[ConvBlock, ...], image_size: int) -> int:
-    """Return the side of the last block's output for a square input of ``image_size``."""
+    """Return the side of the last block's output for a square input of ``image_size`` (cnnviz.conv's rules)."""
     size = image_size
-    for block in blocks:
-        for i in range(len(block.widths)):
-            size += 2 * (block.padding if i == 0 else 0) - block.kernel_size + 1  # conv, stride 1
-        size //= 2  # 2×2 max-pool (a size already below 1 stays below 1)
-        if size < 1:
-            raise ConfigError(
-                f"An input of {image_size}×{image_size} pixels shrinks to nothing inside this network: "
-                "use a larger image_size (28 or more works for every model)."
-            )
+    try:
+        for block in blocks:
+            for i in range(len(block.widths)):
+                size = conv_output_size(size, block.kernel_size, padding=block.padding if i == 0 else 0)
+            size = pool_output_size(size, 2)  # 2×2 max-pool
+    except ConfigError as err:
+        raise ConfigError.from_key("errors.model_input_too_small", size=image_size) from err
     return size
 
 

@@ -1,24 +1,31 @@
-"""The model registry: each entry says what the model expects, how to build it and where its weights live."""
+"""The model registry: each entry says what the model expects, how to build it and where its weights live.
+
+Architectures are data: TinyVGG and LeNet-5 are lists of ``ConvBlock`` fed to one ``ConvNet``, as
+torchvision writes VGG. Adding a model is one entry in ``MODELS``; an unknown name raises a
+ConfigError that lists the known ones.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from cnnviz.data.digits import DIGITS_CLASSES
-from cnnviz.data.registry import dataset_stats
-from cnnviz.data.shapes import SHAPES_CLASSES
+from cnnviz.data.registry import DATASETS
 from cnnviz.errors import CheckpointError, ConfigError
 from cnnviz.nets.checkpoints import load_checkpoint
-from cnnviz.nets.convnet import _LENET5, _TINYVGG, ConvNet
+from cnnviz.nets.convnet import ConvBlock, ConvNet
 from cnnviz.nets.resnet import SmallResNet
 
 __all__ = [
+    "MODELS",
     "MODELS_DIR",
+    "ModelEntry",
     "ModelSpec",
     "available_models",
     "build",
@@ -44,82 +51,111 @@ class ModelSpec:
     mean: tuple[float, ...]  # per-channel mean subtracted by preprocess()
     std: tuple[float, ...]  # per-channel std divided by preprocess()
     weights_file: Path | None  # bundled state dict, None when the model ships untrained
-    description: str  # one line for the page
+    description: str  # one line for the page (English; pages show the catalog's translation)
     digit_style: bool = False  # preprocess like MNIST: white-on-black, fit 20×20 box, centre by mass
 
+    @property
+    def has_bundled_weights(self) -> bool:
+        """True when trained weights ship with the app (the file is there), so ``build(weights="bundled")`` works."""
+        return self.weights_file is not None and self.weights_file.is_file()
 
-def _spec_table() -> dict[str, ModelSpec]:
-    """Return the registry: name → ModelSpec (built on each call; no module-level state)."""
-    shapes_mean, shapes_std = dataset_stats("shapes")
-    digits_mean, digits_std = dataset_stats("digits")
-    return {
-        "tinyvgg": ModelSpec(
-            name="tinyvgg",
-            dataset="shapes",
-            in_channels=3,
-            image_size=64,
-            class_names=SHAPES_CLASSES,
-            mean=shapes_mean,
-            std=shapes_std,
-            weights_file=MODELS_DIR / "tinyvgg.pt",
-            description="TinyVGG from CNN Explainer: two blocks of conv3×3(10)-ReLU-conv3×3(10)-ReLU-maxpool.",
-        ),
-        "lenet5": ModelSpec(
-            name="lenet5",
-            dataset="digits",
-            in_channels=1,
-            image_size=28,
-            class_names=DIGITS_CLASSES,
-            mean=digits_mean,
-            std=digits_std,
-            weights_file=MODELS_DIR / "lenet5.pt",
-            description="LeNet-5 (ReLU and max pooling): conv5×5(6)-pool-conv5×5(16)-pool-fc120-fc84-fc10.",
-            digit_style=True,
-        ),
-        "smallresnet": ModelSpec(
-            name="smallresnet",
-            dataset="shapes",
-            in_channels=3,
-            image_size=64,
-            class_names=SHAPES_CLASSES,
-            mean=shapes_mean,
-            std=shapes_std,
-            weights_file=None,
-            description="Small ResNet: a stem and three residual blocks with batch norm and skip connections.",
-        ),
-    }
+
+# build(in_channels=, image_size=, num_classes=, batch_norm=, dropout=) → an untrained model
+Builder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered model: its spec and the function that builds it."""
+
+    spec: ModelSpec
+    make: Builder
+
+
+def _small_resnet(*, in_channels: int, image_size: int, num_classes: int, batch_norm: bool, dropout: float):
+    """SmallResNet for any input size (global average pooling); batch norm is always part of it."""
+    del image_size, batch_norm
+    return SmallResNet(in_channels=in_channels, num_classes=num_classes, dropout=dropout)
+
+
+def _spec(name: str, dataset: str, weights: str | None, description: str) -> ModelSpec:
+    """A spec that takes its input size, classes, statistics and preparation from data set ``dataset``."""
+    data = DATASETS[dataset]
+    return ModelSpec(
+        name=name,
+        dataset=dataset,
+        in_channels=data.in_channels,
+        image_size=data.image_size,
+        class_names=data.class_names,
+        mean=data.mean,
+        std=data.std,
+        weights_file=None if weights is None else MODELS_DIR / weights,
+        description=description,
+        digit_style=data.digit_style,
+    )
+
+
+MODELS: dict[str, ModelEntry] = {
+    "tinyvgg": ModelEntry(  # exactly CNN Explainer's TinyVGG
+        _spec("tinyvgg", "shapes", "tinyvgg.pt",
+              "TinyVGG from CNN Explainer: two blocks of conv3×3(10)-ReLU-conv3×3(10)-ReLU-maxpool."),
+        partial(ConvNet, (ConvBlock((10, 10), 3), ConvBlock((10, 10), 3)), ()),
+    ),
+    "lenet5": ModelEntry(  # 28×28 input, padding 2, as LeNet-5 saw 32×32
+        _spec("lenet5", "digits", "lenet5.pt",
+              "LeNet-5 (ReLU and max pooling): conv5×5(6)-pool-conv5×5(16)-pool-fc120-fc84-fc10."),
+        partial(ConvNet, (ConvBlock((6,), 5, padding=2), ConvBlock((16,), 5)), (120, 84)),
+    ),
+    "smallresnet": ModelEntry(
+        _spec("smallresnet", "shapes", None,
+              "Small ResNet: a stem and three residual blocks with batch norm and skip connections."),
+        _small_resnet,
+    ),
+}  # fmt: skip
 
 
 def available_models() -> list[str]:
     """Return the registry's model names, lower case."""
-    return list(_spec_table())
+    return list(MODELS)
+
+
+def _entry(name: str) -> ModelEntry:
+    key = name.lower().strip()
+    if key not in MODELS:
+        raise ConfigError.from_key("errors.model_unknown", name=repr(name), known=", ".join(MODELS))
+    return MODELS[key]
 
 
 def get_spec(name: str) -> ModelSpec:
-    """Return the ModelSpec of ``name``; raises ConfigError for an unknown name."""
-    table = _spec_table()
-    key = name.lower().strip()
-    if key not in table:
-        raise ConfigError(f"Unknown model {name!r}: choose one of {', '.join(table)}.")
-    return table[key]
+    """Return the ModelSpec of ``name`` (case ignored); raises ConfigError for an unknown name, listing the known."""
+    return _entry(name).spec
 
 
-def spec_for_data(name: str, split: Any) -> ModelSpec:
-    """Return ``name``'s spec adapted to a DataSplit (channels, size, classes, normalisation), without weights."""
-    digit_style = split.name in {"digits", "mnist"}
-    channels = int(split.in_channels)
-    mean = tuple(split.mean) if len(split.mean) == channels else (0.5,) * channels
-    std = tuple(split.std) if len(split.std) == channels else (0.5,) * channels
+def spec_for_data(name: str, data: Any) -> ModelSpec:
+    """Return ``name``'s spec adapted to the data it is trained on, without bundled weights.
+
+    ``data`` is anything with ``name``, ``in_channels``, ``image_size``, ``class_names``, ``mean``
+    and ``std`` (a :class:`~cnnviz.data.DataSplit`, for example). One mean/std value is used for
+    every channel. Photos are prepared like digits when the registry says so of that data set.
+    Raises ConfigError when the statistics do not have one value or one per channel.
+    """
+    channels = int(data.in_channels)
+    stats = [tuple(float(v) for v in values) for values in (data.mean, data.std)]
+    if any(len(values) not in (1, channels) for values in stats):
+        raise ConfigError.from_key("errors.model_stats_channels", channels=channels,
+                                   mean=len(stats[0]), std=len(stats[1]))  # fmt: skip
+    mean, std = (values * channels if len(values) == 1 else values for values in stats)
+    known = DATASETS.get(str(data.name))
     return replace(
         get_spec(name),
-        dataset=split.name,
+        dataset=str(data.name),
         in_channels=channels,
-        image_size=int(split.image_size),
-        class_names=tuple(split.class_names),
+        image_size=int(data.image_size),
+        class_names=tuple(data.class_names),
         mean=mean,
         std=std,
         weights_file=None,
-        digit_style=digit_style,
+        digit_style=known is not None and known.digit_style,
     )
 
 
@@ -136,36 +172,23 @@ def build(
     """Build model ``name``; with ``weights`` ("bundled" or a checkpoint path) load them and return it in eval mode.
 
     Overrides default to the spec's values. ``batch_norm`` adds BatchNorm2d after every conv of the
-    plain nets (the ResNet always has it). Raises ConfigError for bad settings and CheckpointError
-    when the weights cannot be loaded or do not fit.
+    plain nets (the ResNet always has it). Raises ConfigError for an unknown name or bad settings,
+    and CheckpointError when the weights cannot be loaded or do not fit.
     """
-    spec = get_spec(name)
+    entry = _entry(name)
+    spec = entry.spec
     num_classes = len(spec.class_names) if num_classes is None else num_classes
     in_channels = spec.in_channels if in_channels is None else in_channels
     image_size = spec.image_size if image_size is None else image_size
     _check_settings(num_classes, in_channels, image_size, dropout)
-    if spec.name == "smallresnet":
-        model: nn.Module = SmallResNet(in_channels=in_channels, num_classes=num_classes, dropout=dropout)
-    else:
-        blocks, hidden = _TINYVGG if spec.name == "tinyvgg" else _LENET5
-        model = ConvNet(
-            blocks,
-            hidden,
-            in_channels=in_channels,
-            image_size=image_size,
-            num_classes=num_classes,
-            batch_norm=batch_norm,
-            dropout=dropout,
-        )
+    model = entry.make(in_channels=in_channels, image_size=image_size, num_classes=num_classes,
+                       batch_norm=batch_norm, dropout=dropout)  # fmt: skip
     if weights is None:
         return model
     if isinstance(weights, str) and weights == "bundled":
         if spec.weights_file is None:
-            bundled = [n for n, s in _spec_table().items() if s.weights_file is not None]
-            raise CheckpointError(
-                f"Model {spec.name!r} has no bundled weights (models with bundled weights: {', '.join(bundled)}): "
-                "use weights=None and train it, or pass a checkpoint file."
-            )
+            bundled = ", ".join(n for n, e in MODELS.items() if e.spec.weights_file is not None)
+            raise CheckpointError.from_key("errors.model_no_bundled_weights", name=spec.name, bundled=bundled)
         weights = spec.weights_file
     load_checkpoint(model, weights)
     return model.eval()
@@ -174,13 +197,13 @@ def build(
 def _check_settings(num_classes: int, in_channels: int, image_size: int, dropout: float) -> None:
     """Raise ConfigError when an override is outside what the models support."""
     if not 2 <= num_classes <= 1000:
-        raise ConfigError(f"num_classes={num_classes} is not allowed: use 2 to 1000 classes.")
+        raise ConfigError.from_key("errors.model_num_classes", value=num_classes)
     if in_channels not in (1, 3):
-        raise ConfigError(f"in_channels={in_channels} is not allowed: use 1 (grayscale) or 3 (RGB).")
+        raise ConfigError.from_key("errors.model_in_channels", value=in_channels)
     if not 16 <= image_size <= 512:
-        raise ConfigError(f"image_size={image_size} is not allowed: use 16 to 512 pixels (28 or 64 are typical).")
+        raise ConfigError.from_key("errors.model_image_size", value=image_size)
     if not 0.0 <= dropout < 1.0:
-        raise ConfigError(f"dropout={dropout} is not allowed: use a probability from 0 up to (not including) 1.")
+        raise ConfigError.from_key("errors.model_dropout", value=dropout)
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
@@ -192,11 +215,9 @@ def load_manifest(name: str) -> dict[str, Any]:
     """Return the training manifest of a bundled model (data, seed, accuracy, sha256, ...)."""
     spec = get_spec(name)
     if spec.weights_file is None:
-        raise CheckpointError(f"Model {spec.name!r} has no bundled weights and so no manifest.")
+        raise CheckpointError.from_key("errors.model_no_manifest", name=spec.name)
     path = spec.weights_file.with_suffix(".json")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise CheckpointError(
-            f"The manifest {path} cannot be read ({err}): run `python -m cnnviz.train.bundled --model {spec.name}`."
-        ) from err
+        raise CheckpointError.from_key("errors.model_manifest_unreadable", path=str(path), name=spec.name) from err

@@ -11,6 +11,7 @@ from cnnviz.train import (
     config,
     history,
     jobs,
+    presets,
     trainer,
 )
 from cnnviz.train.augment import *  # noqa: F403
@@ -20,7 +21,8 @@ from cnnviz.train.components import *  # noqa: F403
 from cnnviz.train.config import *  # noqa: F403
 from cnnviz.train.history import *  # noqa: F403
 from cnnviz.train.jobs import *  # noqa: F403
+from cnnviz.train.presets import *  # noqa: F403
 from cnnviz.train.trainer import *  # noqa: F403
 
-MODULES = (config, history, callbacks, augment, components, trainer, checkpoints, jobs)
+MODULES = (config, presets, history, callbacks, augment, components, trainer, checkpoints, jobs)
 __all__ = [name for module in MODULES for name in module.__all__]

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from cnnviz.errors import ConfigError
+from cnnviz.errors import ConfigError, Phrase
 from cnnviz.train.history import EpochStats, History, RunStatus, StepStats
 
 if TYPE_CHECKING:  # only for annotations: importing it would make a cycle
     from cnnviz.train.trainer import Trainer
 
-__all__ = ["Callback", "EarlyStopping", "LambdaCallback", "ModelCheckpoint"]
+__all__ = ["Callback", "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "Monitor"]
+
+
+class Monitor(StrEnum):
+    """The validation metric a callback watches."""
+
+    VAL_LOSS = "val_loss"  # smaller is better
+    VAL_ACCURACY = "val_accuracy"  # larger is better
+
+
+def _monitor(value: Monitor | str) -> Monitor:
+    try:
+        return Monitor(value)
+    except ValueError:
+        raise ConfigError.from_key("errors.train_unknown_monitor", value=str(value),
+                                   allowed=", ".join(m.value for m in Monitor)) from None  # fmt: skip
 
 
 class Callback:
@@ -64,10 +80,8 @@ class LambdaCallback(Callback):
 class EarlyStopping(Callback):
     """Stop when the monitored validation metric has not improved for ``patience`` epochs."""
 
-    def __init__(self, patience: int, *, monitor: str = "val_loss", min_delta: float = 0.0) -> None:
-        if monitor not in {"val_loss", "val_accuracy"}:
-            raise ConfigError(f"monitor {monitor!r} is not known: use 'val_loss' or 'val_accuracy'.")
-        self.patience, self.monitor, self.min_delta = patience, monitor, min_delta
+    def __init__(self, patience: int, *, monitor: Monitor | str = Monitor.VAL_LOSS, min_delta: float = 0.0) -> None:
+        self.patience, self.monitor, self.min_delta = patience, _monitor(monitor), min_delta
         self.best = math.inf
         self.wait = 0
 
@@ -78,34 +92,32 @@ class EarlyStopping(Callback):
             return
         self.wait += 1
         if self.wait >= self.patience:
-            trainer.request_stop(
-                RunStatus.EARLY_STOPPED,
-                f"Early stopping after epoch {stats.epoch}: {self.monitor} did not improve for "
-                f"{self.patience} epoch(s).",
-            )
+            loss = self.monitor is Monitor.VAL_LOSS
+            what = Phrase("errors.monitor_val_loss" if loss else "errors.monitor_val_accuracy")
+            message = Phrase("errors.run_early_stopped", {"epoch": stats.epoch, "monitor": what, "n": self.patience})
+            trainer.request_stop(RunStatus.EARLY_STOPPED, message)
 
 
 class ModelCheckpoint(Callback):
     """Keep the weights of the best epoch in memory (a CPU state dict), by validation loss or accuracy."""
 
-    def __init__(self, *, monitor: str = "val_loss") -> None:
-        if monitor not in {"val_loss", "val_accuracy"}:
-            raise ConfigError(f"monitor {monitor!r} is not known: use 'val_loss' or 'val_accuracy'.")
-        self.monitor = monitor
+    def __init__(self, *, monitor: Monitor | str = Monitor.VAL_LOSS) -> None:
+        self.monitor = _monitor(monitor)
         self.best_value = math.inf
-        self.best_epoch = 0
+        self.best_epoch = 0  # 0 until an epoch with a finite value has ended
+        self.best_stats: EpochStats | None = None
         self.best_state: dict[str, torch.Tensor] | None = None
 
     def on_epoch_end(self, trainer: Trainer, stats: EpochStats) -> None:
         value = _monitored(stats, self.monitor)
         if value < self.best_value:
-            self.best_value, self.best_epoch = value, stats.epoch
+            self.best_value, self.best_epoch, self.best_stats = value, stats.epoch, stats
             self.best_state = _cpu_state(trainer.model)
 
 
-def _monitored(stats: EpochStats, monitor: str) -> float:
+def _monitored(stats: EpochStats, monitor: Monitor) -> float:
     """Return the monitored value so that smaller is better (NaN counts as worst)."""
-    value = stats.val_loss if monitor == "val_loss" else -stats.val_accuracy
+    value = stats.val_loss if monitor is Monitor.VAL_LOSS else -stats.val_accuracy
     return value if math.isfinite(value) else math.inf
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.errors import ConfigError
+from cnnviz.errors import ConfigError, Phrase
 from cnnviz.nets.registry import available_models, build, get_spec
 from cnnviz.train.callbacks import Callback, LambdaCallback
 from cnnviz.train.config import InitName, OptimizerName, Precision, Schedule, TrainConfig
@@ -30,7 +30,7 @@ def _as_callbacks(callbacks: Iterable[Callback | Callable[..., Any]]) -> list[Ca
         elif callable(cb):
             out.append(LambdaCallback(on_epoch_end=cb))
         else:
-            raise ConfigError(f"callback {cb!r} is neither a Callback nor a function.")
+            raise ConfigError.from_key("errors.train_bad_callback", callback=type(cb).__name__)
     return out
 
 
@@ -38,7 +38,7 @@ def _build_model(config: TrainConfig, data: Any) -> nn.Module:
     """Build the registry model for the data (or the bundled one with a new head for transfer)."""
     names = available_models()
     if config.model not in names:
-        raise ConfigError(f"Unknown model {config.model!r}: choose one of {', '.join(names)}.")
+        raise ConfigError.from_key("errors.train_unknown_model", model=config.model, models=", ".join(names))
     num_classes = len(data.class_names)
     if not config.transfer:
         model = build(
@@ -49,22 +49,26 @@ def _build_model(config: TrainConfig, data: Any) -> nn.Module:
         return model
     spec = get_spec(config.model)
     if (spec.in_channels, spec.image_size) != (int(data.in_channels), int(data.image_size)):
-        raise ConfigError(
-            f"Transfer learning from {config.model} needs {spec.image_size}×{spec.image_size} images with "
-            f"{spec.in_channels} channel(s), but the data has {data.image_size}×{data.image_size} with "
-            f"{data.in_channels}: load your images at that size and colour mode, or train from scratch."
-        )
-    model = build(config.model, weights="bundled")
+        raise ConfigError.from_key(
+            "errors.train_transfer_size", model=config.model, size=spec.image_size, mode=_colour(spec.in_channels),
+            data_size=int(data.image_size), data_mode=_colour(int(data.in_channels)),
+        )  # fmt: skip
+    model = build(config.model, weights="bundled", dropout=config.dropout)
     head = _replace_head(model, num_classes)
     _init_weights(head, config.init)
     return model
+
+
+def _colour(in_channels: int) -> Phrase:
+    """'grayscale' or 'RGB colour', translatable (the models take 1 or 3 channels)."""
+    return Phrase("errors.colour_gray" if in_channels == 1 else "errors.colour_rgb")
 
 
 def _replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
     """Freeze convolutions and norms, and swap the last Linear layer for a new one with ``num_classes`` outputs."""
     linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
     if not linears:
-        raise ConfigError("This model has no linear classifier to replace: transfer learning needs one.")
+        raise ConfigError.from_key("errors.train_no_head")
     for m in model.modules():
         if isinstance(m, nn.Conv2d | nn.BatchNorm2d):
             m.requires_grad_(False)
@@ -105,15 +109,13 @@ def _check_model_fits(model: nn.Module, data: Any, name: str, device: torch.devi
         with torch.no_grad():
             out = model(probe)
     except RuntimeError as err:
-        raise ConfigError(
-            f"Model {name!r} does not fit {data.image_size}×{data.image_size} images with {data.in_channels} "
-            f"channel(s) ({str(err).splitlines()[0]}): choose a model made for this size, or another data set."
-        ) from err
+        raise ConfigError.from_key("errors.train_model_does_not_fit", model=name, size=int(data.image_size),
+                                   mode=_colour(int(data.in_channels))) from err  # fmt: skip
     finally:
         model.train(was_training)
     k = len(data.class_names)
     if out.shape != (probe.shape[0], k):
-        raise ConfigError(f"Model {name!r} outputs shape {tuple(out.shape)}, but the data has {k} classes.")
+        raise ConfigError.from_key("errors.train_wrong_outputs", model=name, outputs=out.shape[-1], classes=k)
 
 
 def _normalisation(config: TrainConfig, data: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -131,7 +133,7 @@ def _normalisation(config: TrainConfig, data: Any) -> tuple[tuple[float, ...], t
 
 def _make_optimizer(c: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
     if not params:
-        raise ConfigError("No parameter is trainable: turn transfer learning off or use a model with a head.")
+        raise ConfigError.from_key("errors.train_nothing_trainable")
     lr, wd, o = c.learning_rate, c.weight_decay, OptimizerName
     if c.optimizer is o.SGD:
         return torch.optim.SGD(params, lr=lr, weight_decay=wd)
@@ -152,7 +154,7 @@ def _make_scheduler(c: TrainConfig, opt: torch.optim.Optimizer, total_steps: int
         cycle_momentum = c.optimizer in (OptimizerName.MOMENTUM, OptimizerName.NESTEROV, OptimizerName.ADAM,
                                          OptimizerName.ADAMW)  # fmt: skip
         return torch.optim.lr_scheduler.OneCycleLR(
-            opt, max_lr=c.learning_rate, total_steps=total_steps + 1, cycle_momentum=cycle_momentum
+            opt, max_lr=c.learning_rate, total_steps=total_steps + 1, pct_start=c.warmup, cycle_momentum=cycle_momentum
         )
     return None
 
@@ -174,8 +176,9 @@ def _grad_norm(opt: torch.optim.Optimizer) -> float:
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
 
 
-def _first_conv(model: nn.Module) -> nn.Conv2d | None:
-    return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+def _first_conv(model: nn.Module) -> str | None:
+    """Return the name of the model's first convolution (None when it has none)."""
+    return next((name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
 
 
 def _copy_to_cpu(model: nn.Module) -> nn.Module:

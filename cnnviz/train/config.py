@@ -1,14 +1,18 @@
-"""How to train: one frozen ``TrainConfig`` with a comment per field, its closed choices as enums, its checks."""
+"""How to train: one frozen ``TrainConfig`` with a comment per field, its closed choices as enums, its checks.
+
+A form edits a config as flat values (``flatten_config`` / ``config_from_flat``): the fields of
+``TrainConfig`` by name, and those of its ``Augmentation`` as ``augmentation_<field>``.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum, StrEnum
 from typing import Any
 
 from cnnviz.device import select_device
-from cnnviz.errors import ConfigError
+from cnnviz.errors import ConfigError, Phrase
 
 __all__ = [
     "Augmentation",
@@ -18,7 +22,10 @@ __all__ = [
     "Schedule",
     "TrainConfig",
     "config_from_dict",
+    "config_from_flat",
     "config_to_dict",
+    "flatten_config",
+    "setting_names",
 ]
 
 
@@ -46,13 +53,13 @@ class Precision(StrEnum):
 class Schedule(StrEnum):
     CONSTANT = "constant"  # the same learning rate throughout
     COSINE = "cosine"  # cosine decay from learning_rate to 0 over the run
-    ONE_CYCLE = "one_cycle"  # warm up to learning_rate over the first 30 %, then anneal (fast to train)
+    ONE_CYCLE = "one_cycle"  # warm up to learning_rate over the first `warmup` of the steps, then anneal
 
 
 @dataclass(frozen=True)
 class Augmentation:
     flip: bool = False  # mirror left-right with probability 0.5
-    crop: bool = False  # random shift by up to 1/8 of the side (reflection padding), like pad-and-crop
+    crop: bool = False  # random crop after reflection padding by 1/8 of the side (a shift of up to 1/8)
     rotation: float = 0.0  # largest rotation in degrees; angles are uniform in [-rotation, rotation]
     color_jitter: float = 0.0  # brightness, contrast and saturation factors uniform in [1 - j, 1 + j]
 
@@ -69,16 +76,17 @@ class TrainConfig:
     n_val: int = 500  # validation images
     batch_size: int = 64  # images per optimizer step
     epochs: int = 6  # passes over the training images
-    learning_rate: float = 1e-3  # step size of the optimizer
+    learning_rate: float = 1e-3  # step size of the optimizer (the peak for one-cycle)
     optimizer: OptimizerName = OptimizerName.ADAM  # update rule
     schedule: Schedule = Schedule.CONSTANT  # how the learning rate changes during the run
+    warmup: float = 0.3  # one-cycle only: fraction of the steps spent raising the learning rate
     momentum: float = 0.9  # Momentum and Nesterov only
     betas: tuple[float, float] = (0.9, 0.999)  # Adam and AdamW: decay of the first and second moments
     rms_alpha: float = 0.99  # RMSprop: decay of the squared-gradient average
     eps: float = 1e-8  # AdaGrad, RMSprop, Adam, AdamW: added to the denominator
     weight_decay: float = 0.0  # L2 penalty (decoupled for AdamW)
-    init: InitName = InitName.DEFAULT  # weight initialisation of conv and linear layers
-    batch_norm: bool = False  # BatchNorm after every convolution
+    init: InitName = InitName.DEFAULT  # initialisation of conv and linear layers (in transfer: of the new head only)
+    batch_norm: bool = False  # BatchNorm after every convolution (not with transfer: the bundled nets have none)
     dropout: float = 0.0  # dropout rate before the classifier
     augmentation: Augmentation = Augmentation()  # random changes to training images, on the device
     patience: int = 0  # early stopping: epochs without a better validation loss; 0 = off
@@ -96,52 +104,65 @@ class TrainConfig:
                 try:
                     object.__setattr__(self, name, enum(str(value).lower()))
                 except ValueError:
-                    allowed = ", ".join(e.value for e in enum)
-                    raise ConfigError(f"Unknown {name} {value!r}: use one of {allowed}.") from None
+                    raise ConfigError.from_key(
+                        "errors.train_unknown_choice", setting=_setting(name), value=str(value),
+                        allowed=", ".join(e.value for e in enum),
+                    ) from None  # fmt: skip
         if isinstance(self.augmentation, dict):
             object.__setattr__(self, "augmentation", Augmentation(**self.augmentation))
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        if isinstance(self.betas, list | tuple):
+            object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         _validate(self)
+
+
+def setting_names() -> list[str]:
+    """Every setting a message can name: the fields of TrainConfig and its Augmentation (catalog errors.setting.*)."""
+    return [f.name for f in fields(TrainConfig)] + [f"augmentation_{f.name}" for f in fields(Augmentation)]
+
+
+def _setting(name: str) -> Phrase:
+    return Phrase(f"errors.setting.{name}")
 
 
 def _validate(c: TrainConfig) -> None:
     """Raise ConfigError for a setting no run can use, saying what to change."""
-    _check_int("n_train", c.n_train, 1, 1_000_000)
-    _check_int("n_val", c.n_val, 1, 1_000_000)
-    _check_int("batch_size", c.batch_size, 1, 4096)
-    _check_int("epochs", c.epochs, 1, 1000)
-    _check_int("patience", c.patience, 0, 1000)
-    _check_int("sync_every", c.sync_every, 1, 100_000)
-    if not (math.isfinite(c.learning_rate) and c.learning_rate > 0):
-        raise ConfigError(f"learning rate {c.learning_rate} must be a positive number, e.g. 0.001.")
+    for name, low, high in (("n_train", 1, 1_000_000), ("n_val", 1, 1_000_000), ("batch_size", 1, 4096),
+                            ("epochs", 1, 1000), ("patience", 0, 1000), ("sync_every", 1, 100_000)):  # fmt: skip
+        _check_int(name, getattr(c, name), low, high)
+    if not (isinstance(c.learning_rate, int | float) and math.isfinite(c.learning_rate) and c.learning_rate > 0):
+        raise ConfigError.from_key("errors.train_learning_rate", value=c.learning_rate)
+    if not 0 < c.warmup < 1:
+        raise ConfigError.from_key("errors.train_warmup", value=c.warmup)
     _check_range("momentum", c.momentum, 0.0, 1.0, high_open=True)
     if c.optimizer is OptimizerName.NESTEROV and c.momentum <= 0:
-        raise ConfigError("Nesterov momentum needs momentum > 0: set momentum to e.g. 0.9 or choose plain SGD.")
+        raise ConfigError.from_key("errors.train_nesterov_momentum")
     if len(c.betas) != 2:
-        raise ConfigError(f"betas must be two numbers, got {c.betas}.")
-    for i, beta in enumerate(c.betas):
-        _check_range(f"beta{i + 1}", beta, 0.0, 1.0, high_open=True)
+        raise ConfigError.from_key("errors.train_betas", count=len(c.betas))
+    for beta in c.betas:
+        _check_range("betas", beta, 0.0, 1.0, high_open=True)
     _check_range("rms_alpha", c.rms_alpha, 0.0, 1.0, high_open=True)
-    if not (c.eps > 0):
-        raise ConfigError(f"eps {c.eps} must be > 0, e.g. 1e-8.")
+    if not c.eps > 0:
+        raise ConfigError.from_key("errors.train_eps", value=c.eps)
     if not (c.weight_decay >= 0 and math.isfinite(c.weight_decay)):
-        raise ConfigError(f"weight decay {c.weight_decay} must be ≥ 0, e.g. 0.0005.")
+        raise ConfigError.from_key("errors.train_weight_decay", value=c.weight_decay)
     _check_range("dropout", c.dropout, 0.0, 1.0, high_open=True)
-    _check_range("rotation", c.augmentation.rotation, 0.0, 180.0)
-    _check_range("colour jitter", c.augmentation.color_jitter, 0.0, 1.0)
+    _check_range("augmentation_rotation", c.augmentation.rotation, 0.0, 180.0)
+    _check_range("augmentation_color_jitter", c.augmentation.color_jitter, 0.0, 1.0)
+    if c.transfer and c.batch_norm:
+        raise ConfigError.from_key("errors.train_transfer_batch_norm", model=c.model)
     select_device(c.device)  # raises ConfigError for an unknown or missing device
 
 
 def _check_int(name: str, value: int, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name} = {value!r} is not allowed: use a whole number from {low} to {high}.")
+        raise ConfigError.from_key("errors.train_whole_number", setting=_setting(name), value=value, low=low, high=high)
 
 
 def _check_range(name: str, value: float, low: float, high: float, *, high_open: bool = False) -> None:
     ok = low <= value < high if high_open else low <= value <= high
     if not ok:
-        bracket = ")" if high_open else "]"
-        raise ConfigError(f"{name} = {value} is outside [{low}, {high}{bracket}: pick a value in that range.")
+        key = "errors.train_range_open" if high_open else "errors.train_range"
+        raise ConfigError.from_key(key, setting=_setting(name), value=value, low=low, high=high)
 
 
 def config_to_dict(config: TrainConfig) -> dict[str, Any]:
@@ -159,5 +180,32 @@ def config_from_dict(values: dict[str, Any]) -> TrainConfig:
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"Unknown training settings {unknown}: allowed are {sorted(known)}.")
+        raise ConfigError.from_key("errors.train_unknown_settings", names=", ".join(unknown),
+                                   allowed=", ".join(sorted(known)))  # fmt: skip
     return TrainConfig(**values)
+
+
+def flatten_config(config: TrainConfig) -> dict[str, Any]:
+    """Return the config's fields as one flat mapping (``augmentation_flip``, ...), values as they are (enums)."""
+    flat = {f.name: getattr(config, f.name) for f in fields(TrainConfig) if f.name != "augmentation"}
+    flat |= {f"augmentation_{f.name}": getattr(config.augmentation, f.name) for f in fields(Augmentation)}
+    return flat
+
+
+def config_from_flat(values: dict[str, Any], *, base: TrainConfig | None = None) -> TrainConfig:
+    """Build a TrainConfig from flat values (as ``flatten_config`` gives them); the rest comes from ``base``.
+
+    Numbers are converted to the field's type (a slider's int for a float field); closed choices become
+    their enums in TrainConfig itself. Unknown names raise ConfigError, so do values no run can use.
+    """
+    base = TrainConfig() if base is None else base
+    unknown = sorted(set(values) - set(setting_names()))
+    if unknown:
+        raise ConfigError.from_key("errors.train_unknown_settings", names=", ".join(unknown),
+                                   allowed=", ".join(setting_names()))  # fmt: skip
+    floats = {f.name for f in fields(TrainConfig) if f.type == "float"}
+    floats |= {f"augmentation_{f.name}" for f in fields(Augmentation) if f.type == "float"}
+    typed = {k: float(v) if k in floats and isinstance(v, int | float) else v for k, v in values.items()}
+    aug = {k.removeprefix("augmentation_"): v for k, v in typed.items() if k.startswith("augmentation_")}
+    top = {k: v for k, v in typed.items() if not k.startswith("augmentation_")}
+    return replace(base, **top, augmentation=replace(base.augmentation, **aug))

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from cnnviz.errors import Phrase
+
 __all__ = ["EpochSnapshot", "EpochStats", "History", "RunStatus", "StepStats"]
 
 
@@ -56,7 +58,7 @@ class History:
     steps: list[StepStats] = field(default_factory=list)
     snapshots: list[EpochSnapshot] = field(default_factory=list)
     status: RunStatus | None = None  # None while running
-    message: str = ""  # why the run stopped early (diverged, early stopping, stopped by the user)
+    message: Phrase | None = None  # why the run stopped early (diverged, early stopping, stopped by the user)
     last_good_epoch: int = 0  # last epoch whose losses were finite; the model holds its weights after a divergence
     class_names: tuple[str, ...] = ()
     probe_index: int = 0  # validation image used for the probe feature maps

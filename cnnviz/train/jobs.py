@@ -19,7 +19,7 @@ from typing import Any
 
 from torch import nn
 
-from cnnviz.errors import CnnvizError, TrainingError
+from cnnviz.errors import CnnvizError, Phrase, TrainingError
 from cnnviz.train.callbacks import Callback, ModelCheckpoint
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
@@ -57,12 +57,12 @@ class JobSnapshot:
     samples_per_s: float  # last measured training speed
     elapsed_s: float  # seconds of training, pauses excluded
     eta_s: float | None  # estimated seconds left, None before the first measurement
-    device: str  # e.g. "CPU (2 threads)"
+    device: Phrase  # e.g. "CPU (2 threads)", translatable
     epoch_stats: tuple[EpochStats, ...]
     step_stats: tuple[StepStats, ...]
     snapshots: tuple[EpochSnapshot, ...]  # first-layer filters and probe feature maps per epoch (0 = start)
     status: RunStatus | None  # how the run ended, None while it runs
-    message: str  # why it stopped (divergence, early stopping, heartbeat) or what failed
+    message: Phrase | None  # why it stopped (divergence, early stopping, heartbeat) or what failed; None if nothing
 
     @property
     def progress(self) -> float:
@@ -86,10 +86,7 @@ class JobLimiter:
         """Reserve a slot for ``job_id``; raise TrainingError when every slot is taken."""
         with self._lock:
             if len(self._running) >= self.capacity:
-                raise TrainingError(
-                    f"{len(self._running)} trainings are already running on this server (the limit is "
-                    f"{self.capacity}): wait a minute for one to finish, or stop yours in another tab."
-                )
+                raise TrainingError.from_key("errors.jobs_limit", n=len(self._running), limit=self.capacity)
             self._running.add(job_id)
 
     def release(self, job_id: int) -> None:
@@ -141,7 +138,7 @@ class TrainingJob:
         self._pause = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = JobState.CREATED
-        self._message = ""
+        self._message: Phrase | None = None
         self._epochs: list[EpochStats] = []
         self._steps: list[StepStats] = []
         self._snapshots: list[EpochSnapshot] = []
@@ -152,13 +149,14 @@ class TrainingJob:
         self._last_touch = time.monotonic()
         self._last_alive_check = 0.0
         self._trained: TrainedModel | None = None
+        self._best: TrainedModel | None = None
 
     # -- control (called from the page) -------------------------------------------------------
 
     def start(self) -> TrainingJob:
         """Start the thread; raise TrainingError when the server already runs its maximum of jobs."""
         if self._thread is not None:
-            raise TrainingError("This training was already started: start a new run instead.")
+            raise TrainingError.from_key("errors.jobs_already_started")
         self._limiter.acquire(id(self))
         self.touch()
         self._thread = threading.Thread(target=self._run, name=f"cnnviz-train-{id(self):x}", daemon=True)
@@ -188,7 +186,7 @@ class TrainingJob:
     def release(self) -> None:
         """Free the data set held by a finished job (the trained model, history and snapshots stay)."""
         if not self.join(timeout=5.0):  # a finished job's thread ends right after its last state change
-            raise TrainingError("This training is still running: stop it before releasing its data.")
+            raise TrainingError.from_key("errors.jobs_still_running")
         self.trainer.release()
 
     def join(self, timeout: float | None = None) -> bool:
@@ -207,9 +205,18 @@ class TrainingJob:
 
     @property
     def trained(self) -> TrainedModel | None:
-        """The trained model (CPU, eval) once the run has ended, else None."""
+        """The trained model (CPU, eval) with its weights at the end of the run, once it has ended; else None."""
         with self._lock:
             return self._trained
+
+    @property
+    def best_trained(self) -> TrainedModel | None:
+        """The same model with the weights of its best epoch by validation loss, once the run has ended.
+
+        None while it runs and when no epoch finished with a finite validation loss.
+        """
+        with self._lock:
+            return self._best
 
     def snapshot(self) -> JobSnapshot:
         """Return an immutable copy of the progress, taken under the lock."""
@@ -219,7 +226,7 @@ class TrainingJob:
             eta = elapsed / self._step * (total - self._step) if self._step and self._state.active else None
             return JobSnapshot(
                 self._state, len(self._epochs), self.config.epochs, self._step, total, self._speed,
-                max(elapsed, 0.0), eta, self.trainer.device_label, tuple(self._epochs), tuple(self._steps),
+                max(elapsed, 0.0), eta, self.trainer.device_phrase, tuple(self._epochs), tuple(self._steps),
                 tuple(self._snapshots), self.trainer.history.status, self._message,
             )  # fmt: skip
 
@@ -233,14 +240,17 @@ class TrainingJob:
                 self._started, self._state = time.perf_counter(), JobState.RUNNING
             history = self.trainer.fit(callbacks=[self.checkpoint, _JobCallback(self)])
             trained = self.trainer.trained()
+            best = self.checkpoint.best_state
+            best = None if best is None else self.trainer.trained(state=best, epoch=self.checkpoint.best_epoch)
             with self._lock:
-                self._trained = trained
+                self._trained, self._best = trained, best
                 self._message = self._message or history.message
                 self._state = JobState.STOPPED if history.status is RunStatus.STOPPED else JobState.FINISHED
-        except CnnvizError as err:
-            self._fail(str(err))
+        except CnnvizError as err:  # kept as a key and values, never the exception (its traceback holds the data)
+            self._fail(Phrase(err.key, dict(err.values)) if err.key else Phrase("errors.plain", {"text": str(err)}))
         except Exception as err:  # the thread must end in a state the page can show, never silently
-            self._fail(f"Training failed unexpectedly ({type(err).__name__}: {err}). Try other settings.")
+            detail = (str(err).splitlines() or [type(err).__name__])[0]
+            self._fail(Phrase("errors.run_failed_unexpectedly", {"detail": detail}))
         finally:
             self._limiter.release(id(self))
 
@@ -248,7 +258,7 @@ class TrainingJob:
         with self._lock:
             self._state = state
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: Phrase) -> None:
         with self._lock:
             self._state, self._message = JobState.FAILED, message
 
@@ -268,9 +278,9 @@ class TrainingJob:
         if self._pause.is_set() and not self._stop.is_set():
             self._wait_while_paused(trainer)
         if self._heartbeat_lost():
-            self._stop_for(trainer, f"Stopped: the page sent no heartbeat for {self.heartbeat_timeout:g} s.")
+            self._stop_for(trainer, Phrase("errors.run_heartbeat_lost", {"seconds": self.heartbeat_timeout}))
         elif self._stop.is_set():
-            self._stop_for(trainer, "Stopped by the user.")
+            self._stop_for(trainer, Phrase("errors.run_stopped_by_user"))
 
     def _wait_while_paused(self, trainer: Trainer) -> None:
         start = time.perf_counter()
@@ -283,7 +293,7 @@ class TrainingJob:
             self._idle += idle
             self._state = JobState.RUNNING
 
-    def _stop_for(self, trainer: Trainer, message: str) -> None:
+    def _stop_for(self, trainer: Trainer, message: Phrase) -> None:
         trainer.request_stop(RunStatus.STOPPED, message)
         with self._lock:
             self._message = message

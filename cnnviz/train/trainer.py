@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.data.registry import load_dataset
-from cnnviz.device import device_label, select_device
-from cnnviz.errors import ConfigError
+from cnnviz.device import device_label, device_phrase, select_device
+from cnnviz.errors import ConfigError, Phrase
+from cnnviz.explain.hooks import capture_activations
 from cnnviz.train.augment import augment_batch
 from cnnviz.train.callbacks import Callback, EarlyStopping, _cpu_state
 from cnnviz.train.components import (
@@ -39,7 +40,7 @@ from cnnviz.train.components import (
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
 
-__all__ = ["TrainedModel", "Trainer"]
+__all__ = ["DataInfo", "TrainedModel", "Trainer"]
 
 
 EXPLODED_LOSS_FACTOR = 100.0  # a loss above this × ln(classes) (chance level) counts as diverged
@@ -49,17 +50,35 @@ MAX_MISCLASSIFIED = 64  # misclassified validation images kept for the page, mos
 
 
 @dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data, without the images (``cnnviz.nets.spec_for_data`` reads it)."""
+
+    name: str  # data set name ("shapes", or the user's archive)
+    class_names: tuple[str, ...]
+    in_channels: int
+    image_size: int
+    mean: tuple[float, ...] = ()  # per-channel normalisation of [0, 1] images; () when not known
+    std: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
 class TrainedModel:
     """A trained network with what is needed to use it again (preprocessing, class names, config)."""
 
     model: nn.Module  # on the CPU, in eval mode
-    config: TrainConfig
+    config: TrainConfig  # says what was built (the registry model, batch norm, dropout, the new head of transfer)
     class_names: tuple[str, ...]
     in_channels: int
     image_size: int
     mean: tuple[float, ...]  # per-channel normalisation applied to [0, 1] images
     std: tuple[float, ...]
     dataset: str
+    epoch: int = 0  # the epoch whose weights these are (after the last step of training when last=True)
+    last: bool = True  # the weights at the end of training (False: the best epoch's, kept by ModelCheckpoint)
+
+    @property
+    def data_info(self) -> DataInfo:
+        return DataInfo(self.dataset, self.class_names, self.in_channels, self.image_size, self.mean, self.std)
 
 
 class Trainer:
@@ -93,10 +112,15 @@ class Trainer:
     def device_label(self) -> str:
         return device_label(self.device)
 
-    def request_stop(self, status: RunStatus = RunStatus.STOPPED, message: str = "") -> None:
+    @property
+    def device_phrase(self) -> Phrase:
+        """The device for people, translatable ("CPU (2 threads)")."""
+        return device_phrase(self.device)
+
+    def request_stop(self, status: RunStatus = RunStatus.STOPPED, message: Phrase | None = None) -> None:
         """Stop after the current step (callbacks and the job call this)."""
         self._stop_status, self.stop_training = status, True
-        if message:
+        if message is not None:
             self.history.message = message
 
     def add_idle_time(self, seconds: float) -> None:
@@ -105,24 +129,31 @@ class Trainer:
 
     def release(self) -> None:
         """Drop the data and its device copies (the model and history stay); ``fit`` cannot run again after."""
-        self.data = None if self.data is None else _DataShape(
-            tuple(self.data.class_names), int(self.data.in_channels), int(self.data.image_size),
-            str(getattr(self.data, "name", self.config.dataset)),
-        )  # fmt: skip
+        self.data = None if self.data is None else self._data_info()
         for name in ("_train_x", "_train_y", "_val_x", "_val_y"):
             self.__dict__.pop(name, None)
         self._prepared = False
 
-    def trained(self) -> TrainedModel:
-        """Return a CPU copy of the model in eval mode (every parameter requires grad) with what is needed to use it."""
+    def trained(self, *, state: dict[str, torch.Tensor] | None = None, epoch: int | None = None) -> TrainedModel:
+        """Return a CPU copy of the model in eval mode (every parameter requires grad) with what is needed to use it.
+
+        ``state`` (e.g. ``ModelCheckpoint.best_state``) replaces the current weights in the copy; ``epoch``
+        says which epoch they are from. Without them: the weights now, after the last finished epoch.
+        """
         if self.model is None:
-            raise ConfigError("The model has not been built yet: call fit() first.")
+            raise ConfigError.from_key("errors.train_not_built")
         model = _copy_to_cpu(self.model)
+        if state is not None:
+            model.load_state_dict(state)
+        d = self._data_info()
+        done = self.history.epochs[-1].epoch if self.history.epochs else 0
+        return TrainedModel(model, self.config, d.class_names, d.in_channels, d.image_size, self.mean, self.std,
+                            d.name, done if epoch is None else epoch, state is None)  # fmt: skip
+
+    def _data_info(self) -> DataInfo:
         d = self.data
-        return TrainedModel(
-            model, self.config, tuple(d.class_names), int(d.in_channels), int(d.image_size),
-            self.mean, self.std, str(getattr(d, "name", self.config.dataset)),
-        )  # fmt: skip
+        return DataInfo(str(getattr(d, "name", "") or self.config.dataset), tuple(d.class_names),
+                        int(d.in_channels), int(d.image_size), self.mean, self.std)  # fmt: skip
 
     # -- preparation --------------------------------------------------------------------------
 
@@ -157,7 +188,8 @@ class Trainer:
         pin = self.device.type == "cuda"
         mean = torch.tensor(self.mean).view(1, -1, 1, 1)
         std = torch.tensor(self.std).view(1, -1, 1, 1)
-        self._norm_each_batch = self.config.augmentation.color_jitter > 0  # jitter needs [0, 1] images
+        aug = self.config.augmentation  # colour changes and rotation's black corners are defined on [0, 1] images
+        self._norm_each_batch = aug.color_jitter > 0 or aug.rotation > 0
 
         def move(t: torch.Tensor) -> torch.Tensor:
             t = t.pin_memory() if pin else t
@@ -320,33 +352,28 @@ class Trainer:
     # -- snapshots, divergence and the final report --------------------------------------------
 
     def _snapshot(self, epoch: int) -> None:
-        conv = _first_conv(self.model)
-        if conv is None:
+        name = _first_conv(self.model)
+        if name is None:
             return
-        captured: list[torch.Tensor] = []
-        handle = conv.register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
-        was_training = self.model.training
-        try:
-            self._predict(self._val_x[self.history.probe_index : self.history.probe_index + 1])
-        finally:
-            handle.remove()
-            self.model.train(was_training)
+        probe = self._val_x[self.history.probe_index : self.history.probe_index + 1]  # (1, C, H, W)
+        with capture_activations(self.model, name) as captured:  # restores the training mode afterwards
+            self._predict(probe)
+        conv = self.model.get_submodule(name)
         filters = conv.weight.detach().float().cpu().numpy().copy()  # (C_out, C_in, k, k)
-        maps = captured[0][0].float().cpu().numpy().copy()  # (C_out, H, W)
+        maps = captured[name][0].float().cpu().numpy().copy()  # (C_out, H, W)
         filters.flags.writeable = maps.flags.writeable = False
         self.history.snapshots.append(EpochSnapshot(epoch, filters, maps))
 
     def _diverged(self, epoch: int, last_good: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict(last_good)
         good = self.history.last_good_epoch
-        kept = f"the weights of epoch {good} were kept" if good else "the initial weights were kept"
-        lr = self.config.learning_rate
+        kept = Phrase("errors.run_kept_epoch", {"epoch": good}) if good else Phrase("errors.run_kept_initial")
+        bad, lr = self._bad_loss, self.config.learning_rate
+        what = Phrase("errors.run_loss_exploded", {"loss": f"{bad:.3g}"}) if math.isfinite(bad) else Phrase(
+            "errors.run_loss_not_finite")  # fmt: skip
         self.history.status = RunStatus.DIVERGED
-        bad = self._bad_loss
-        what = f"exploded to {bad:.3g}" if math.isfinite(bad) else "became NaN or infinite"
-        self.history.message = (
-            f"Training diverged in epoch {epoch}: the loss {what} with learning rate {lr:g}; "
-            f"{kept}. Try a learning rate about 10× smaller (e.g. {lr / 10:g}), batch norm, or the Adam optimizer."
+        self.history.message = Phrase(
+            "errors.run_diverged", {"epoch": epoch, "what": what, "lr": lr, "kept": kept, "smaller": lr / 10}
         )
 
     def _final_report(self) -> None:
@@ -362,11 +389,3 @@ class Trainer:
         self.history.misclassified = tuple(order.cpu().tolist())
         self.history.misclassified_pred = tuple(pred[order].cpu().tolist())
         self.model.eval()
-
-
-@dataclass(frozen=True)
-class _DataShape:
-    class_names: tuple[str, ...]
-    in_channels: int
-    image_size: int
-    name: str = ""

@@ -1,5 +1,8 @@
-"""Convolution-arithmetic page widgets: layer controls, formulas, the sliding window, the layer stack.
+"""Convolution-arithmetic page: one layer (controls, results, the sliding window) and a stack of layers.
 
+Each section is a fragment, so a control reruns only its own section; the sliding window (its step
+slider and the animation) is a fragment inside the layer's. Everything about the layer is computed
+once per run, by :func:`cnnviz.conv.layer_example`, and handed to the drawing code.
 ``caption_size_formulas`` is also used by the image-filters and pooling pages.
 """
 
@@ -14,35 +17,41 @@ from cnnviz.conv import (
     STACK_PRESETS,
     DiagramLabels,
     Formula,
+    LayerExample,
     LayerKind,
     LayerReport,
     LayerSpec,
-    build_plane,
-    diagram_figure,
-    example_output,
-    example_run,
-    example_tensors,
+    StepDetail,
+    diagram_svg,
+    explain_step,
+    layer_example,
+    layer_from_row,
     layer_to_row,
     plane_values,
-    step_detail,
+    run_scratch,
+    walk_stack,
 )
 from cnnviz.conv.diagram import MAX_TEXT_CELLS
 from cnnviz.ui.base import error_text, t
+from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
     "caption_size_formulas",
     "layer_controls",
+    "layer_section",
     "show_arith_error",
-    "show_diagram",
     "show_results",
     "show_scratch_check",
+    "show_sliding_window",
     "show_stack",
     "stack_controls",
+    "stack_section",
 ]
 
 PADDING_MODES = ("number", "same", "valid")  # how the padding is given
 DIAGRAM_TEXTS = ("input", "padding", "inserted", "outside", "window", "done", "selected", "row", "col")
-COMPARE_LIMIT = 20_000_000  # MACs above which the NumPy comparison is skipped (it would take seconds)
+PLAY_SECONDS = 1.0  # one step of the animation
+SHOWN_CELLS = 36  # input cells listed for one step
 
 
 def caption_size_formulas(area: str, height: Formula, width: Formula) -> None:
@@ -56,8 +65,39 @@ def show_arith_error(err: Exception) -> None:
     st.error(t("arith.error", message=error_text(err)), icon="⚠️")
 
 
+@st.fragment
+def layer_section() -> None:
+    """One layer: controls → everything computed once → results, the sliding window, the NumPy check (a fragment)."""
+    spec, in_shape = layer_controls()
+    try:
+        example = layer_example(spec, in_shape)
+    except ValueError as err:
+        show_arith_error(err)  # no stop: the stack below still works
+        return
+    show_results(example.report)
+    show_sliding_window(example)
+    show_scratch_check(example)
+
+
+@st.fragment
+def stack_section() -> None:
+    """A stack of layers from a preset or the learner's table, layer by layer (a fragment)."""
+    rows, in_shape = stack_controls()
+    try:
+        reports = walk_stack([layer_from_row(row) for row in rows], in_shape)
+    except ValueError as err:
+        show_arith_error(err)
+        return
+    show_stack(reports)
+
+
+def _number(where: Any, key: str, label: str, low: int, high: int, default: int, **kwargs: Any) -> int:
+    """A whole-number input; ``low`` is 0 even where 0 is impossible, so the core can say why."""
+    return int(where.number_input(t(label), low, high, default, key=key, **kwargs))
+
+
 def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:
-    """Draw the controls; return the layer and the (C, H, W) input."""
+    """Draw the controls; return the layer and the (C, H, W) input (impossible values included)."""
     mode = LayerKind(
         st.radio(
             t("arith.mode"),
@@ -69,12 +109,12 @@ def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:
     )
     conv = mode in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE)
     c1, c2, c3, c4 = st.columns(4)
-    height = c1.number_input(t("arith.height"), 1, 256, 7, key="arith_height")
-    width = c1.number_input(t("arith.width"), 1, 256, 7, key="arith_width")
-    channels = c2.number_input(t("arith.channels"), 1, 64, 1, key="arith_channels")
-    filters = c2.number_input(t("arith.filters"), 1, 512, 1, key="arith_filters", disabled=not conv)
-    kernel = c3.number_input(t("arith.kernel"), 1, 64, 3, key="arith_kernel")
-    stride = c3.number_input(t("arith.stride"), 1, 32, 1, key="arith_stride")
+    height = _number(c1, "arith_height", "arith.height", 0, 256, 7)
+    width = _number(c1, "arith_width", "arith.width", 0, 256, 7)
+    channels = _number(c2, "arith_channels", "arith.channels", 0, 64, 1)
+    filters = _number(c2, "arith_filters", "arith.filters", 0, 512, 1, disabled=not conv)
+    kernel = _number(c3, "arith_kernel", "arith.kernel", 0, 64, 3)
+    stride = _number(c3, "arith_stride", "arith.stride", 0, 32, 1)
     padding_mode = "number"
     if mode is LayerKind.CONV:
         padding_mode = c4.selectbox(
@@ -83,8 +123,8 @@ def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:
             format_func=lambda m: t(f"arith.padding_mode.{m}"),
             key="arith_padding_mode",
         )
-    padding = c4.number_input(t("arith.padding"), 0, 64, 0, key="arith_padding", disabled=padding_mode != "number")
-    dilation = c4.number_input(t("arith.dilation"), 1, 16, 1, key="arith_dilation", disabled=mode is LayerKind.AVG_POOL)
+    padding = _number(c4, "arith_padding", "arith.padding", 0, 64, 0, disabled=padding_mode != "number")
+    dilation = _number(c4, "arith_dilation", "arith.dilation", 0, 16, 1, disabled=mode is LayerKind.AVG_POOL)
     bias, ceil_mode, output_padding = _extra_controls(mode)
     spec = LayerSpec(
         kind=mode,
@@ -112,33 +152,50 @@ def _extra_controls(mode: LayerKind) -> tuple[bool, bool, int]:
         key="arith_ceil_mode",
         disabled=mode not in (LayerKind.MAX_POOL, LayerKind.AVG_POOL),
     )
-    output_padding = extra[2].number_input(
-        t("arith.output_padding"), 0, 16, 0, key="arith_output_padding", disabled=mode is not LayerKind.CONV_TRANSPOSE
+    output_padding = _number(
+        extra[2], "arith_output_padding", "arith.output_padding", 0, 16, 0, disabled=mode is not LayerKind.CONV_TRANSPOSE
     )
     return bias, ceil_mode, output_padding
 
 
 def show_results(report: LayerReport) -> None:
     """Output shape, the formula with the user's numbers, parameters and MACs."""
-    _, out_h, out_w = report.out_shape
-    m1, m2, m3 = st.columns(3)
-    m1.metric(t("arith.out_size"), f"{out_h}×{out_w}")
-    m2.metric(t("arith.out_shape"), "×".join(map(str, report.out_shape)))
-    m3.metric(t("arith.params"), f"{report.params:,}")
-    st.markdown(t("arith.formula"))
-    height, width = report.size_formulas
-    st.code(height.symbolic, language=None)
-    if height == width:
-        st.code(height.substituted, language=None)
-    else:
-        st.code(f"{t('arith.out_h')}: {height.substituted}\n{t('arith.out_w')}: {width.substituted}", language=None)
-    if report.param_formula is None:
-        st.caption(t("arith.no_params"))
+    with st.container(key="arith_results"):
+        _, out_h, out_w = report.out_shape
+        m1, m2, m3 = st.columns(3)
+        m1.metric(t("arith.out_size"), f"{out_h}×{out_w}")
+        m2.metric(t("arith.out_shape"), "×".join(map(str, report.out_shape)))
+        m3.metric(t("arith.params"), f"{report.params:,}")
+        st.markdown(t("arith.formula"))
+        height, width = report.size_formulas
+        st.code(height.symbolic, language=None)
+        if height == width:
+            st.code(height.substituted, language=None)
+        else:
+            st.code(f"{t('arith.out_h')}: {height.substituted}\n{t('arith.out_w')}: {width.substituted}", language=None)
+        if report.param_formula is None:
+            st.caption(t("arith.no_params"))
+            return
+        st.markdown(t("arith.params_formula"))
+        st.code(f"{report.param_formula.symbolic}\n{report.param_formula.substituted}", language=None)
+        st.markdown(t("arith.macs_formula"))
+        st.code(f"{report.macs_formula.symbolic}\n{report.macs_formula.substituted}", language=None)
+
+
+def show_sliding_window(example: LayerExample) -> None:
+    """The header, the play switch and the sliding window (its own fragment, ticking while playing)."""
+    st.subheader(t("arith.diagram.header"))
+    if example.plane is None:
+        st.info(t("arith.diagram.too_big"))
         return
-    st.markdown(t("arith.params_formula"))
-    st.code(f"{report.param_formula.symbolic}\n{report.param_formula.substituted}", language=None)
-    st.markdown(t("arith.macs_formula"))
-    st.code(f"{report.macs_formula.symbolic}\n{report.macs_formula.substituted}", language=None)
+    st.toggle(t("arith.play"), key="arith_play", on_change=_restart_timers)
+    playing = bool(st.session_state.get("arith_play"))
+    st.fragment(run_every=PLAY_SECONDS if playing else None)(_sliding_window)(example)
+
+
+def _restart_timers() -> None:
+    """Play or pause: a full rerun, so the browser drops the animation's timer or starts it."""
+    st.rerun()
 
 
 def _diagram_labels(kind: LayerKind) -> DiagramLabels:
@@ -148,45 +205,52 @@ def _diagram_labels(kind: LayerKind) -> DiagramLabels:
 
 def _step_slider(steps: int) -> int:
     """The window-position slider (advanced one step per run while playing); return the step."""
-    if steps <= 1:
-        return 0
-    current = min(st.session_state.get("arith_step", 0), steps - 1)  # the grid may have shrunk
-    if st.session_state.get("arith_play"):
-        current = (current + 1) % steps
-    st.session_state["arith_step"] = current
-    return st.slider(t("arith.step"), 0, steps - 1, key="arith_step")
+    if st.session_state.get("arith_play") and steps > 1:
+        st.session_state["arith_step"] = (int(st.session_state.get("arith_step", 0)) + 1) % steps
+    return bounded_slider(t("arith.step"), 0, steps - 1, 0, key="arith_step")
 
 
-def show_diagram(spec: LayerSpec, in_shape: tuple[int, int, int]) -> None:
-    """The sliding window with a step slider, and the numbers of one step."""
-    plane = build_plane(spec, in_shape[1:])
+def _sliding_window(example: LayerExample) -> None:
+    """The step slider, the plane with the window beside the output grid, and the numbers of that step."""
+    plane, kind = example.plane, example.spec.kind
     step = _step_slider(plane.steps)
-    detail = step_detail(spec, in_shape, step)
+    detail = explain_step(example, step)
     small = max(plane.kinds.shape) <= MAX_TEXT_CELLS
-    output = example_output(spec, in_shape)[0, 0] if small else None  # (OH, OW), only when it is drawn
-    values = plane_values(plane, example_tensors(spec, in_shape).x[0].numpy(), spec.kind)[0] if small else None
-    fig = diagram_figure(plane, step, _diagram_labels(spec.kind), values=values, out_values=output)
-    st.plotly_chart(fig, width="stretch", key="arith_diagram")
+    values = plane_values(plane, example.tensors.x[0, :1].numpy(), kind)[0] if small else None  # (Hp, Wp)
+    output = None if example.output is None else example.output[0, 0]  # (OH, OW), filter/channel 0
+    svg = diagram_svg(plane, step, _diagram_labels(kind), values=values, out_values=output if small else None)
+    with st.container(key="arith_diagram"):
+        st.markdown(f"<div>{svg}</div>", unsafe_allow_html=True)
+    with st.container(key="arith_step_detail"):
+        _show_step(detail, output)
+
+
+def _show_step(detail: StepDetail, output: Any) -> None:
+    """Which input cells one output cell reads, and its sum written out beside PyTorch's value."""
     row, col = detail.out_index
-    cells = ", ".join(f"({r}, {c})" for r, c in detail.input_cells[:36])
-    st.markdown(t("arith.step_cells", row=row, col=col, count=len(detail.input_cells), cells=cells))
+    count = len(detail.input_cells)
+    cells = ", ".join(f"({r}, {c})" for r, c in detail.input_cells[:SHOWN_CELLS]) + (" …" if count > SHOWN_CELLS else "")
+    if count:
+        st.markdown(t("arith.step_cells", row=row, col=col, n=count, cells=cells))
+    else:
+        st.markdown(t("arith.step_no_cells", row=row, col=col))
     if detail.expression is None:
         st.caption(t("arith.too_big"))
-    else:
-        st.code(detail.expression, language=None)
-        if output is not None:
-            st.caption(t("arith.torch_value", value=f"{output[row, col]:g}"))
+        return
+    st.code(detail.expression, language=None)
+    if output is not None:
+        value = output[row, col]
+        st.caption(t("arith.torch_value", value=f"−{abs(value):g}" if value < 0 else f"{value:g}"))
 
 
-def show_scratch_check(spec: LayerSpec, in_shape: tuple[int, int, int], report: LayerReport) -> None:
+def show_scratch_check(example: LayerExample) -> None:
     """On request, compare the NumPy reference with PyTorch on this layer (skipped when too big)."""
     if not st.toggle(t("arith.compare"), key="arith_compare"):
         return
-    work = max(report.macs, report.out_shape[0] * report.out_shape[1] * report.out_shape[2])
-    if work > COMPARE_LIMIT:
+    if example.output is None:
         st.caption(t("arith.compare_too_big"))
         return
-    run = example_run(spec, in_shape)
+    run = run_scratch(example)
     st.success(t("arith.compare_result", diff=f"{run.max_abs_diff:.2e}"))
 
 
@@ -198,25 +262,28 @@ def stack_controls() -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
     key = st.selectbox(t("arith.stack.preset"), keys, format_func=lambda k: t(f"arith.preset.{k}"), key="arith_preset")
     preset = STACK_PRESETS[keys.index(key)]
     c, h, _ = preset.in_shape
-    size = st.number_input(t("arith.stack.size"), 1, 512, h, key=f"arith_stack_size_{key}")
+    size = st.number_input(t("arith.stack.size"), 0, 512, h, key=f"arith_stack_size_{key}")
     rows = pd.DataFrame([layer_to_row(spec) for spec in preset.layers])
     kinds = [k.value for k in LayerKind if k is not LayerKind.CONV_TRANSPOSE]
+    whole = {"min_value": 0, "step": 1}  # 0 is impossible, but the learner may type it and read why
     table = st.data_editor(
         rows,
         num_rows="dynamic",
         hide_index=True,
         key=f"arith_stack_{key}",
         column_config={
-            "kind": st.column_config.SelectboxColumn(t("arith.stack.kind"), options=kinds, required=True),
-            "out_channels": st.column_config.NumberColumn(t("arith.stack.out_channels"), min_value=1, step=1),
-            "kernel_size": st.column_config.NumberColumn(t("arith.kernel"), min_value=1, step=1),
-            "stride": st.column_config.NumberColumn(t("arith.stride"), min_value=1, step=1),
+            "kind": st.column_config.SelectboxColumn(
+                t("arith.stack.kind"), options=kinds, required=True, format_func=lambda k: t(f"arith.mode.{k}")
+            ),
+            "out_channels": st.column_config.NumberColumn(t("arith.stack.out_channels"), **whole),
+            "kernel_size": st.column_config.NumberColumn(t("arith.kernel"), **whole),
+            "stride": st.column_config.NumberColumn(t("arith.stride"), **whole),
             "padding": st.column_config.TextColumn(t("arith.padding")),
-            "dilation": st.column_config.NumberColumn(t("arith.dilation"), min_value=1, step=1),
+            "dilation": st.column_config.NumberColumn(t("arith.dilation"), **whole),
             "bias": st.column_config.CheckboxColumn(t("arith.bias")),
         },
     )
-    return table.to_dict("records"), (c, size, size)
+    return table.to_dict("records"), (c, int(size), int(size))
 
 
 def show_stack(reports: list[LayerReport]) -> None:
@@ -225,10 +292,10 @@ def show_stack(reports: list[LayerReport]) -> None:
         pd.DataFrame(
             [
                 {
-                    t("arith.stack.layer"): f"{i} · {r.spec.kind.value}",
+                    t("arith.stack.layer"): f"{i} · {t(f'arith.mode.{r.spec.kind.value}')}",
                     t("arith.stack.output"): "×".join(map(str, r.out_shape)),
                     t("arith.params"): r.params,
-                    "MACs": r.macs,
+                    t("arith.stack.macs"): r.macs,
                     t("arith.stack.rf"): f"{r.receptive_field[0]}×{r.receptive_field[1]}",
                     t("arith.stack.jump"): r.jump[0],
                     t("arith.stack.start"): r.start[0],

@@ -1,9 +1,15 @@
 """Image-filters page widgets: kernel choice and settings, the pixel zoom, and the drawings of the maps.
 
-``kernel_label`` and ``signed_image`` are also used by the pooling page.
+The settings and everything computed from them form one fragment (:func:`filter_section`), so a
+setting does not reload the photo; the zoom on one output pixel is a fragment inside it, so its
+row and column sliders redraw only the zoom. ``kernel_label``, ``signed_image`` and ``pick_one`` are
+also used by the pooling page.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -15,31 +21,46 @@ from cnnviz.conv import (
     CUSTOM_MIN,
     FilterConfig,
     FilterResult,
+    Kernel,
     PixelZoom,
+    apply_kernels,
     available_kernels,
     conv_output_formula,
     conv_param_count,
+    custom_kernel,
     filtered_image,
+    get_kernel,
+    zoom_output_pixel,
 )
 from cnnviz.render import colorbar_figure, diverging_rgb, montage, png_bytes, symmetric_vmax
 from cnnviz.ui.arith import caption_size_formulas
-from cnnviz.ui.base import t
+from cnnviz.ui.base import error_text, t
+from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
     "choose_kernels",
     "choose_map",
     "custom_grid",
+    "display_width",
+    "filter_section",
     "filter_settings",
     "kernel_label",
+    "mark_pixel",
     "mark_window",
-    "pixel_controls",
+    "pick_one",
     "show_channels",
-    "show_input_output",
     "show_maps_and_downloads",
+    "show_scale",
     "show_shapes",
     "show_zoom",
+    "signed_number",
     "signed_image",
+    "signed_sum",
+    "zoom_section",
 ]
+
+PADDINGS = (0, 1, 2, 3, "same", "valid")  # the padding choices; "same" is the default
+MAGENTA = (255, 0, 255)  # the outline of the kernel window and of the zoomed pixel
 
 
 def kernel_label(name: str) -> str:
@@ -50,6 +71,36 @@ def kernel_label(name: str) -> str:
 def signed_image(arr: np.ndarray, vmax: float) -> Image.Image:
     """Colour a signed (H, W) map blue – white – red on the symmetric scale ±vmax."""
     return Image.fromarray(diverging_rgb(arr, vmax=vmax)[0])
+
+
+def signed_number(value: float, fmt: str = ".4f") -> str:
+    """A number with a real minus sign (U+2212): "−0.3529", "0.1000"."""
+    return f"−{abs(value):{fmt}}" if value < 0 else f"{value:{fmt}}"
+
+
+def signed_sum(values: Sequence[float], fmt: str = ".4f") -> str:
+    """Terms of a sum with their own signs: [−0.3529, −0.4157, 0.1] → "−0.3529 − 0.4157 + 0.1000"."""
+    parts = [signed_number(values[0], fmt)] if len(values) else []
+    parts += [f"{'−' if v < 0 else '+'} {abs(v):{fmt}}" for v in values[1:]]
+    return " ".join(parts)
+
+
+def display_width(image: Image.Image, most: int) -> int:
+    """The width to show ``image`` at: at most ``most`` pixels, but never so narrow that it is less than a pixel high."""
+    if image.width <= most or image.height * most < image.width:
+        return image.width  # fits, or a line of pixels that Streamlit cannot shrink
+    return most
+
+
+def pick_one(label: str, labels: Sequence[str], key: str, *, where=st) -> int:
+    """A selectbox over ``labels``; return the chosen index. A single choice is written as text instead."""
+    if len(labels) == 1:
+        where.caption(t("ui.only_value", label=label, value=labels[0]))
+        st.session_state.pop(key, None)
+        return 0
+    if st.session_state.get(key, 0) >= len(labels):
+        st.session_state[key] = 0  # the choices shrank
+    return where.selectbox(label, range(len(labels)), format_func=labels.__getitem__, key=key)
 
 
 def choose_kernels() -> list[str]:
@@ -65,19 +116,36 @@ def choose_kernels() -> list[str]:
     )
 
 
+@st.fragment
+def filter_section(image: Image.Image, names: Sequence[str]) -> None:
+    """Settings → one convolution → shapes, one map, its zoomed pixel, channels, all maps (a fragment)."""
+    settings = filter_settings()
+    grid = custom_grid() if "custom" in names else None
+    try:
+        config = replace(settings, kernels=_kernels(names, grid))
+        result = apply_kernels(image, config)
+    except ValueError as err:
+        st.error(error_text(err), icon="⚠️")
+        return
+    show_shapes(result, config)
+    k, label = choose_map(names)
+    vmax = symmetric_vmax(result.output, percentile=99.5)  # one scale for every output map
+    zoom_section(image, result, k, label, vmax)
+    show_scale(vmax)
+    show_channels(result, k, vmax, config.bias)
+    show_maps_and_downloads(result, k, vmax)
+
+
 def filter_settings() -> FilterConfig:
     """Stride, padding, dilation and bias sliders; return them as a config without kernels yet."""
     cols = st.columns(4)
-    stride = cols[0].slider(t("filters.stride"), 1, 4, 1, key="filters_stride")
+    stride = bounded_slider(t("filters.stride"), 1, 4, 1, key="filters_stride", where=cols[0])
     padding = cols[1].selectbox(
-        t("filters.padding"),
-        [0, 1, 2, 3, "same", "valid"],
-        index=4,
-        help=t("filters.padding_help"),
-        key="filters_padding",
+        t("filters.padding"), PADDINGS, index=PADDINGS.index("same"), help=t("filters.padding_help"), key="filters_padding"
     )
-    dilation = cols[2].slider(t("filters.dilation"), 1, 4, 1, key="filters_dilation")
-    bias = cols[3].slider(t("filters.bias"), -1.0, 1.0, 0.0, 0.05, key="filters_bias")
+    dilation = bounded_slider(t("filters.dilation"), 1, 4, 1, key="filters_dilation", where=cols[2])
+    # A fixed range of floats (never a single value): Streamlit's slider itself.
+    bias = cols[3].slider(t("filters.bias"), -1.0, 1.0, 0.0, 0.05, help=t("filters.bias_help"), key="filters_bias")
     return FilterConfig((), stride=stride, padding=padding, dilation=dilation, bias=bias)
 
 
@@ -96,45 +164,71 @@ def show_shapes(result: FilterResult, config: FilterConfig) -> None:
     (c, h, w), (k_count, out_h, out_w) = result.in_shape, result.out_shape
     kh, kw = result.weight.shape[2:]
     params = conv_param_count(c, k_count, (kh, kw))
-    st.info(t("filters.shapes", c=c, h=h, w=w, k=k_count, oh=out_h, ow=out_w, params=params))
-    stride, padding, dilation = config.stride, config.padding, config.dilation
-    height = conv_output_formula(h, kh, stride, padding, dilation)
-    caption_size_formulas("filters", height, conv_output_formula(w, kw, stride, padding, dilation))
+    with st.container(key="filters_shapes"):
+        st.info(t("filters.shapes", c=c, h=h, w=w, n=k_count, oh=out_h, ow=out_w, params=f"{params:,}"))
+        stride, padding, dilation = config.stride, config.padding, config.dilation
+        height = conv_output_formula(h, kh, stride, padding, dilation)
+        caption_size_formulas("filters", height, conv_output_formula(w, kw, stride, padding, dilation))
 
 
-def choose_map(names: list[str]) -> tuple[int, str]:
+def _ordered(names: Sequence[str]) -> list[str]:
+    """The kernels in the order of the output maps: the classic ones as chosen, custom last."""
+    return [n for n in names if n != "custom"] + (["custom"] if "custom" in names else [])
+
+
+def choose_map(names: Sequence[str]) -> tuple[int, str]:
     """Pick one output map (the kernels' order: custom last); return its index and label."""
-    order = [n for n in names if n != "custom"] + (["custom"] if "custom" in names else [])
-    labels = [kernel_label(n) for n in order]
-    k = st.selectbox(t("filters.map_choice"), range(len(labels)), format_func=labels.__getitem__, key="filters_map")
+    labels = [kernel_label(n) for n in _ordered(names)]
+    k = pick_one(t("filters.map_choice"), labels, "filters_map")
     return k, labels[k]
 
 
-def pixel_controls(out_shape: tuple[int, int, int]) -> tuple[int, int]:
-    """The zoom header and the output row / column sliders (centred to start); return (row, col)."""
-    _, out_h, out_w = out_shape
+@st.fragment
+def zoom_section(image: Image.Image, result: FilterResult, k: int, label: str, vmax: float) -> None:
+    """The row / column sliders, input and output with the window and the pixel marked, the numbers (a fragment)."""
+    _, out_h, out_w = result.out_shape
+    if st.session_state.get("filters_zoom_size") != (out_h, out_w):  # a new image or setting: start at the centre
+        st.session_state["filters_zoom_size"] = (out_h, out_w)
+        st.session_state.pop("filters_row", None)
+        st.session_state.pop("filters_col", None)
     st.subheader(t("filters.zoom_header"))
     zc = st.columns(2)
-    row = zc[0].slider(t("filters.zoom_row"), 0, out_h - 1, out_h // 2, key=f"filters_row_{out_h}")
-    col = zc[1].slider(t("filters.zoom_col"), 0, out_w - 1, out_w // 2, key=f"filters_col_{out_w}")
-    return row, col
+    row = bounded_slider(t("filters.zoom_row"), 0, out_h - 1, out_h // 2, key="filters_row", where=zc[0])
+    col = bounded_slider(t("filters.zoom_col"), 0, out_w - 1, out_w // 2, key="filters_col", where=zc[1])
+    zoom = zoom_output_pixel(result, k, row, col)
+    with st.container(key="filters_zoom_images"):
+        _show_input_output(mark_window(image, zoom), mark_pixel(signed_image(result.output[k], vmax), row, col),
+                           result, k, label)  # fmt: skip
+    with st.container(key="filters_zoom"):
+        show_zoom(zoom, row, col, k, result.in_shape[1:])
 
 
 def mark_window(image: Image.Image, zoom: PixelZoom) -> Image.Image:
     """Return a copy of the image with a magenta box around the pixels the kernel taps."""
-    marked = image.copy()
-    box = (zoom.cols[0] - 2, zoom.rows[0] - 2, zoom.cols[-1] + 2, zoom.rows[-1] + 2)
-    ImageDraw.Draw(marked).rectangle(box, outline=(255, 0, 255), width=2)
+    return _box(image, zoom.rows[0], zoom.cols[0], zoom.rows[-1], zoom.cols[-1])
+
+
+def mark_pixel(image: Image.Image, row: int, col: int) -> Image.Image:
+    """Return a copy of an output map with a magenta box around pixel (row, col)."""
+    return _box(image, row, col, row, col)
+
+
+def _box(image: Image.Image, top: int, left: int, bottom: int, right: int) -> Image.Image:
+    marked = image.convert("RGB")  # a copy
+    ImageDraw.Draw(marked).rectangle((left - 2, top - 2, right + 2, bottom + 2), outline=MAGENTA, width=2)
     return marked
 
 
-def show_input_output(marked: Image.Image, result: FilterResult, k: int, label: str, vmax: float) -> None:
-    """Input and output map side by side at their true relative size, with the colour scale."""
+def _show_input_output(marked: Image.Image, output: Image.Image, result: FilterResult, k: int, label: str) -> None:
+    """Input and output map side by side at their true relative size."""
     (_, h, w), (_, out_h, out_w) = result.in_shape, result.out_shape
     left, right = st.columns(2)
     left.image(marked, caption=t("filters.input", w=w, h=h), width=w)
-    output = signed_image(result.output[k], vmax)
     right.image(output, caption=t("filters.output", k=k, name=label, w=out_w, h=out_h), width=out_w)
+
+
+def show_scale(vmax: float) -> None:
+    """What the colours of the output maps mean, and the colour bar."""
     st.caption(t("filters.scale_note", vmax=f"{vmax:.3g}"))
     st.plotly_chart(colorbar_figure(-vmax, vmax, title=t("filters.colorbar")), key="filters_colorbar")
 
@@ -143,21 +237,33 @@ def _channel_names(c: int) -> list[str]:
     return ["R", "G", "B"] if c == 3 else [str(i) for i in range(c)]
 
 
-def show_zoom(zoom: PixelZoom, row: int, col: int, k: int) -> None:
+def show_zoom(zoom: PixelZoom, row: int, col: int, k: int, in_size: tuple[int, int]) -> None:
     """Kernel, patch and products of every channel as tables, then the sum next to PyTorch's value."""
-    st.markdown(t("filters.zoom_where", row=row, col=col, k=k, rows=list(zoom.rows), cols=list(zoom.cols)))
+    rows, cols = list(zoom.rows), list(zoom.cols)
+    padded = min(rows) < 0 or max(rows) >= in_size[0] or min(cols) < 0 or max(cols) >= in_size[1]
+    where = "filters.zoom_where_padding" if padded else "filters.zoom_where"
+    st.markdown(t(where, row=row, col=col, k=k, rows=rows, cols=cols))
     names = _channel_names(zoom.patch.shape[0])
     zcols = st.columns(len(names) + 1)
     zcols[0].markdown(t("filters.zoom_kernel"))
-    zcols[0].dataframe(pd.DataFrame(zoom.kernel[0]).style.format("{:.3g}"))
+    _table(zcols[0], zoom.kernel[0], "{:.3g}")
     for i, name in enumerate(names):
         zcols[i + 1].markdown(t("filters.zoom_patch", name=name))
-        zcols[i + 1].dataframe(pd.DataFrame(zoom.patch[i]).style.format("{:.3f}"))
-        zcols[i + 1].markdown(t("filters.zoom_products", name=name, total=f"{zoom.channel_sums[i]:.4f}"))
-        zcols[i + 1].dataframe(pd.DataFrame(zoom.products[i]).style.format("{:.3f}"))
-    sums = " + ".join(f"{v:.4f}" for v in zoom.channel_sums)
-    value, torch_value = f"{zoom.value:.4f}", f"{zoom.pytorch_value:.4f}"
-    st.markdown(t("filters.zoom_equation", sums=sums, bias=f"{zoom.bias:.2f}", value=value, torch=torch_value))
+        _table(zcols[i + 1], zoom.patch[i], "{:.3f}")
+        zcols[i + 1].markdown(t("filters.zoom_products", name=name, total=signed_number(zoom.channel_sums[i])))
+        _table(zcols[i + 1], zoom.products[i], "{:.3f}")
+    terms = signed_sum([*zoom.channel_sums, zoom.bias])
+    value, torch_value = signed_number(zoom.value), signed_number(zoom.pytorch_value)
+    st.markdown(t("filters.zoom_equation", terms=terms, value=value, torch=torch_value))
+
+
+def _grid_table(values: np.ndarray, fmt: str) -> pd.DataFrame:
+    """A small (h, w) grid of numbers as text cells (minus signs included) for st.table."""
+    return pd.DataFrame([[fmt.format(v).replace("-", "−") for v in line] for line in values])
+
+
+def _table(where, values: np.ndarray, fmt: str) -> None:
+    where.table(_grid_table(values, fmt), hide_index=True, hide_header=True)
 
 
 def show_channels(result: FilterResult, k: int, vmax: float, bias: float) -> None:
@@ -166,33 +272,45 @@ def show_channels(result: FilterResult, k: int, vmax: float, bias: float) -> Non
     c, kh, kw = result.weight.shape[1:]
     out_w = result.out_shape[2]
     vmax_c = symmetric_vmax(result.per_channel[k], percentile=99.5)
-    st.caption(t("filters.rgb_caption", size=f"{kh}×{kw}", bias=f"{bias:.2f}"))
+    st.caption(t("filters.rgb_caption", size=f"{kh}×{kw}", bias=signed_number(bias, ".2f")))
     st.caption(t("filters.rgb_scales", vc=f"{vmax_c:.3g}", vmax=f"{vmax:.3g}"))
     parts = [signed_image(result.per_channel[k, i], vmax_c) for i in range(c)] + [signed_image(result.output[k], vmax)]
     captions = [t("filters.channel", name=n) for n in _channel_names(c)] + [t("filters.sum_bias")]
-    st.image(parts, caption=captions, width=min(out_w, 900 // (c + 1)))
+    st.image(parts, caption=captions, width=display_width(parts[0], 900 // (c + 1)))
 
 
 def show_maps_and_downloads(result: FilterResult, k: int, vmax: float) -> None:
-    """All K maps stacked, the filtered photo, and download buttons for the map and the photo."""
+    """All K maps stacked, the filtered photo, and download buttons for the map and the photo (PNG made on click)."""
     k_count, _, out_w = result.out_shape
-    st.subheader(t("filters.stack_header", k=k_count))
+    st.subheader(t("filters.stack_header", n=k_count))
     stacked = montage(result.output, pad=4, vmax=vmax)
-    st.image(stacked, width=min(stacked.width, 960))
+    st.image(stacked, width=display_width(stacked, 960))
     photo = filtered_image(result, k)
     st.image(photo, caption=t("filters.photo"), width=out_w)
     dl = st.columns(2)
     dl[0].download_button(
         t("filters.download_map", k=k),
-        png_bytes(signed_image(result.output[k], vmax)),
+        lambda: png_bytes(signed_image(result.output[k], vmax)),
         file_name=f"output_map_{k}.png",
         mime="image/png",
+        help=t("filters.download_map_help"),
+        on_click="ignore",
         key="filters_dl_map",
     )
     dl[1].download_button(
         t("filters.download_photo"),
-        png_bytes(photo),
+        lambda: png_bytes(photo),
         file_name="filtered.png",
         mime="image/png",
+        help=t("filters.download_photo_help"),
+        on_click="ignore",
         key="filters_dl_photo",
     )
+
+
+def _kernels(names: Sequence[str], grid: np.ndarray | None) -> tuple[Kernel, ...]:
+    """The kernels of ``names`` in output-map order, the custom one (from ``grid``) last. Raises ConfigError."""
+    kernels = [get_kernel(n) for n in names if n != "custom"]
+    if "custom" in names and grid is not None:
+        kernels.append(custom_kernel(grid))
+    return tuple(kernels)

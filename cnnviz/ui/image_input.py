@@ -8,20 +8,24 @@ from PIL import Image
 from cnnviz.data import ALLOWED_EXTENSIONS, list_samples, load_image
 from cnnviz.errors import ImageError
 from cnnviz.ui.base import error_text, t
+from cnnviz.ui.choice import localized_selectbox
+from cnnviz.ui.labels import sample_label
 
 __all__ = ["image_input"]
 
 
 def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Image.Image, str]:
-    """Show a sample chooser and an uploader; return the chosen image and its name.
+    """Show a sample chooser and an uploader; return the chosen image and its name for people.
 
+    The name is the upload's file name, or the sample's display name in the session's language.
     A broken upload shows a clear message and falls back to the chosen sample, so the page keeps
     working and nothing the user had is lost.
     """
     samples = list_samples()
     col_sample, col_upload = st.columns(2)
     with col_sample:
-        name = st.selectbox(t("ui.sample"), list(samples), key=f"{key}_sample")
+        names = {stem: sample_label(stem) for stem in samples}
+        name = localized_selectbox(t("ui.sample"), list(samples), names, key=f"{key}_sample")
     with col_upload:
         upload = st.file_uploader(
             t("ui.upload", limit=st.get_option("server.maxUploadSize")),
@@ -33,7 +37,7 @@ def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Im
             return _load_cached(upload.getvalue(), mode, max_side), upload.name
         except ImageError as err:
             st.error(t("ui.upload_failed", name=upload.name, reason=error_text(err)), icon="⚠️")
-    return _load_sample(str(samples[name]), mode, max_side), name
+    return _load_sample(str(samples[name]), mode, max_side), names[name]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

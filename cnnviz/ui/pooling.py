@@ -10,7 +10,8 @@ from cnnviz.conv import PoolCell, PoolConfig, PoolKind, PoolResult, available_ke
 from cnnviz.render import number_grid_figure, symmetric_vmax, upscale_nearest
 from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import t
-from cnnviz.ui.filters import kernel_label, signed_image
+from cnnviz.ui.filters import display_width, kernel_label, pick_one, signed_image
+from cnnviz.ui.widgets import bounded_slider
 
 SOURCES = ("image", "filtered")  # what to pool: the photo, or a filtered map of it
 
@@ -45,10 +46,10 @@ def pool_settings() -> PoolConfig:
             t("pool.kind"), [k.value for k in PoolKind], format_func=lambda k: t(f"pool.kind.{k}"), key="pool_kind"
         )
     )
-    kernel_size = cols[1].slider(t("pool.kernel"), 1, 6, 2, key="pool_kernel")
-    stride = cols[2].slider(t("pool.stride"), 1, 6, 2, help=t("pool.stride_help"), key="pool_stride")
-    padding = cols[3].slider(t("pool.padding"), 0, 3, 0, help=t("pool.padding_help"), key="pool_padding")
-    ceil_mode = cols[4].toggle(t("pool.ceil_mode"), key="pool_ceil")
+    kernel_size = bounded_slider(t("pool.kernel"), 1, 6, 2, key="pool_kernel", where=cols[1], help=t("pool.kernel_help"))
+    stride = bounded_slider(t("pool.stride"), 1, 6, 2, key="pool_stride", where=cols[2], help=t("pool.stride_help"))
+    padding = bounded_slider(t("pool.padding"), 0, 3, 0, key="pool_padding", where=cols[3], help=t("pool.padding_help"))
+    ceil_mode = cols[4].toggle(t("pool.ceil_mode"), help=t("pool.ceil_mode_help"), key="pool_ceil")
     return PoolConfig(kind, kernel_size, stride, padding, ceil_mode)
 
 
@@ -78,7 +79,8 @@ def show_pooled(result: PoolResult, *, signed: bool) -> None:
     left.image(_to_image(result.input, vmax), caption=t("pool.input", w=w, h=h), width=w)
     mid.image(pooled, caption=t("pool.output", w=out_w, h=out_h), width=out_w)
     factor = max(1, round(w / out_w))
-    right.image(upscale_nearest(pooled, factor), caption=t("pool.enlarged"), width=min(w, out_w * factor))
+    enlarged = upscale_nearest(pooled, factor)
+    right.image(enlarged, caption=t("pool.enlarged"), width=display_width(enlarged, w))
     if vmax is not None:
         st.caption(t("pool.scale_note", vmax=f"{vmax:.3g}"))
 
@@ -86,7 +88,7 @@ def show_pooled(result: PoolResult, *, signed: bool) -> None:
 def grid_size() -> int:
     """The by-hand section's header and grid-size slider; return the number of cells a side."""
     st.subheader(t("pool.grid_header"))
-    n = st.slider(t("pool.grid_size"), 4, 12, 8, key="pool_grid_size")
+    n = bounded_slider(t("pool.grid_size"), 4, 12, 8, key="pool_grid_size")
     st.caption(t("pool.grid_caption", n=n))
     return n
 
@@ -95,10 +97,7 @@ def show_grid(grid: np.ndarray, small: PoolResult) -> None:
     """Input and pooled grids with their numbers; one chosen output cell and its window explained."""
     cells = grid_cells(small)
     labels = [f"({cell.out_row}, {cell.out_col})" for cell in cells]
-    pick = st.selectbox(
-        t("pool.grid_cell"), range(len(cells)), format_func=labels.__getitem__, key=f"pool_cell_{len(cells)}"
-    )
-    cell = cells[pick]
+    cell = cells[pick_one(t("pool.grid_cell"), labels, "pool_cell")]
     is_max = small.config.kind == PoolKind.MAX
     marks = [other.winner for other in cells if other.winner is not None]
     gl, gr = st.columns([3, 2])
@@ -125,6 +124,4 @@ def _cell_text(cell: PoolCell, *, is_max: bool) -> str:
     if is_max:
         return t("pool.grid_max", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.0f}", winner=cell.winner)
     inside = len(cell.rows) * len(cell.cols)
-    return t(
-        "pool.grid_avg", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.2f}", cells=inside, area=cell.divisor
-    )
+    return t("pool.grid_avg", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.2f}", n=inside, area=cell.divisor)

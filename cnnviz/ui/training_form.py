@@ -1,0 +1,164 @@
+"""Live-training page: the preset picker and the settings form, and the user's own zip of class folders.
+
+Each widget's key is ``train_<field>`` after the ``TrainConfig`` field it sets (``train_learning_rate``,
+``train_augmentation_flip``, ...); ``form_config`` is the one conversion of widget values into a
+``TrainConfig``. A preset is a ``TrainConfig`` (``cnnviz.train.PRESETS``) copied into the widgets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from cnnviz.data import ArchiveData, available_datasets, load_image_folders
+from cnnviz.nets import available_models, get_spec
+from cnnviz.train import (
+    PRESETS,
+    InitName,
+    OptimizerName,
+    Precision,
+    Schedule,
+    TrainConfig,
+    config_from_flat,
+    flatten_config,
+    get_preset,
+)
+from cnnviz.ui.base import t
+from cnnviz.ui.labels import dataset_label, model_label
+from cnnviz.ui.widgets import bounded_slider
+
+__all__ = ["FORM_FIELDS", "apply_preset", "config_form", "form_config", "user_archive", "widget_key"]
+
+# The TrainConfig fields the form edits (flat names, see cnnviz.train.flatten_config); the rest keep their defaults.
+FORM_FIELDS = (
+    "model", "dataset", "n_train", "n_val", "epochs", "batch_size", "optimizer", "learning_rate", "schedule",
+    "momentum", "weight_decay", "init", "batch_norm", "dropout", "augmentation_flip", "augmentation_crop",
+    "augmentation_rotation", "augmentation_color_jitter", "patience", "precision", "seed", "transfer",
+)  # fmt: skip
+PRESET_FIELDS = tuple(name for name in FORM_FIELDS if name != "transfer")  # a preset leaves transfer as it is
+DEFAULT_PRESET = "baseline"
+SAVED_KEY = "train_form"  # a plain copy of the form: Streamlit drops widget state when the user visits another page
+BATCH_SIZES = [8, 16, 32, 64, 128, 256]
+
+
+def widget_key(field: str) -> str:
+    """The session-state key of the widget that edits TrainConfig field ``field``."""
+    return f"train_{field}"
+
+
+def apply_preset() -> None:
+    """Widget callback: copy the chosen preset into the form's widgets."""
+    values = flatten_config(get_preset(st.session_state["train_preset"]))
+    for name in PRESET_FIELDS:
+        st.session_state[widget_key(name)] = values[name]
+
+
+def _init_widgets() -> None:
+    saved = st.session_state.get(SAVED_KEY, {})
+    defaults = flatten_config(PRESETS[DEFAULT_PRESET]) | {"own": False, "preset": DEFAULT_PRESET}
+    for name in (*FORM_FIELDS, "own", "preset"):
+        st.session_state.setdefault(widget_key(name), saved.get(name, defaults[name]))
+
+
+def _save_widgets() -> None:
+    st.session_state[SAVED_KEY] = {name: st.session_state[widget_key(name)] for name in (*FORM_FIELDS, "own", "preset")}
+
+
+def form_config() -> TrainConfig:
+    """Convert the widgets' values into a TrainConfig (the one place this happens); ConfigError for bad ones.
+
+    With transfer learning the model is the bundled architecture, which has no batch norm: the config
+    says so, whatever the (then disabled) batch-norm checkbox held before.
+    """
+    values: dict[str, Any] = {name: st.session_state[widget_key(name)] for name in FORM_FIELDS}
+    if values["transfer"]:
+        values["batch_norm"] = False
+    return config_from_flat(values)
+
+
+def config_form() -> tuple[TrainConfig, bool]:
+    """Draw the preset picker and the settings; return (config, whether to train on the user's zip).
+
+    Raises ConfigError (through TrainConfig) for settings no run can use.
+    """
+    _init_widgets()
+    st.selectbox(t("train.preset"), list(PRESETS), format_func=lambda p: t(f"train.preset.{p}"),
+                 key="train_preset", on_change=apply_preset, help=t("train.preset_help"))  # fmt: skip
+    st.caption(t(f"train.story.{st.session_state['train_preset']}"))  # each preset's story, by name
+    data_col, opt_col, reg_col = st.columns(3)
+    with data_col:
+        own, transfer = _data_settings()
+    with opt_col:
+        _optimizer_settings(transfer)
+    with reg_col:
+        _regularisation_settings(transfer)
+    _save_widgets()
+    return form_config(), own
+
+
+def _data_settings() -> tuple[bool, bool]:
+    st.markdown(t("train.section_data"))
+    own = st.toggle(t("train.own_images"), key="train_own", help=t("train.own_images_help"))
+    st.selectbox(t("train.model"), available_models(), format_func=model_label, key="train_model")
+    if not own:
+        st.selectbox(t("train.dataset"), available_datasets(), format_func=dataset_label, key="train_dataset",
+                     help=t("train.dataset_help"))  # fmt: skip
+        st.number_input(t("train.n_train"), 16, 30_000, step=100, key="train_n_train")
+        st.number_input(t("train.n_val"), 16, 5000, step=100, key="train_n_val")
+    transfer = st.checkbox(t("train.transfer"), key="train_transfer", help=t("train.transfer_help"))
+    st.number_input(t("train.epochs"), 1, 200, key="train_epochs")
+    st.select_slider(t("train.batch_size"), BATCH_SIZES, key="train_batch_size")
+    return own, transfer
+
+
+def _optimizer_settings(transfer: bool) -> None:
+    st.markdown(t("train.section_optimizer"))
+    optimizer = st.selectbox(t("train.optimizer"), list(OptimizerName), format_func=lambda o: t(f"train.opt.{o.value}"),
+                             key="train_optimizer")  # fmt: skip
+    st.number_input(t("train.learning_rate"), 1e-6, 100.0, format="%.4g", key="train_learning_rate",
+                    help=t("train.learning_rate_help"))  # fmt: skip
+    st.selectbox(t("train.schedule"), list(Schedule), format_func=lambda s: t(f"train.sched.{s.value}"),
+                 key="train_schedule")  # fmt: skip
+    if optimizer in (OptimizerName.MOMENTUM, OptimizerName.NESTEROV):
+        st.slider(t("train.momentum"), 0.0, 0.99, key="train_momentum")
+    st.selectbox(t("train.init"), list(InitName), format_func=lambda i: t(f"train.init.{i.value}"), key="train_init",
+                 help=t("train.init_transfer_help") if transfer else None)  # fmt: skip
+    st.selectbox(t("train.precision"), list(Precision), format_func=lambda p: t(f"train.prec.{p.value}"),
+                 key="train_precision", help=t("train.precision_help"))  # fmt: skip
+    st.number_input(t("train.seed"), 0, 10_000, key="train_seed")
+
+
+def _regularisation_settings(transfer: bool) -> None:
+    st.markdown(t("train.section_regularisation"))
+    if transfer:  # shown as what is built; the user's own choice stays in train_batch_norm for later
+        st.checkbox(t("train.batch_norm"), value=False, disabled=True, key="train_batch_norm_transfer",
+                    help=t("train.batch_norm_transfer_help"))  # fmt: skip
+    else:
+        st.checkbox(t("train.batch_norm"), key="train_batch_norm")
+    st.slider(t("train.dropout"), 0.0, 0.8, step=0.05, key="train_dropout")
+    st.number_input(t("train.weight_decay"), 0.0, 1.0, format="%.4g", key="train_weight_decay")
+    st.checkbox(t("train.flip"), key="train_augmentation_flip")
+    st.checkbox(t("train.crop"), key="train_augmentation_crop")
+    bounded_slider(t("train.rotation"), 0, 45, key="train_augmentation_rotation")
+    st.slider(t("train.jitter"), 0.0, 0.5, step=0.05, key="train_augmentation_color_jitter")
+    st.number_input(t("train.patience"), 0, 50, key="train_patience", help=t("train.patience_help"))
+
+
+def user_archive(model: str) -> ArchiveData | None:
+    """Show the zip uploader; return the user's images sized for ``model`` (None until a zip is uploaded)."""
+    upload = st.file_uploader(t("train.zip_upload"), type=["zip"], key="train_zip", help=t("train.zip_help"))
+    if upload is None:
+        return None
+    spec = get_spec(model)
+    data = _load_archive(upload.getvalue(), spec.image_size, "RGB" if spec.in_channels == 3 else "L")
+    counts = ", ".join(f"{name} ({n})" for name, n in zip(data.split.class_names, data.counts, strict=True))
+    st.caption(t("train.zip_summary", n=len(data.counts), counts=counts, size=spec.image_size))
+    if data.skipped:
+        st.info(t("train.zip_skipped", n=data.skipped, names=", ".join(data.skipped_names)))
+    return data
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def _load_archive(data: bytes, image_size: int, mode: str) -> ArchiveData:
+    return load_image_folders(data, image_size=image_size, mode=mode)

@@ -1,0 +1,120 @@
+"""Live-training page: the panel that starts a run and shows it while it trains (a fragment rerun every second).
+
+The job runs in a background thread (``cnnviz.train.TrainingJob``); this fragment only reads its
+snapshots, sends the heartbeat and draws. When the job ends, the run is recorded and the whole page
+reruns once, so the results below appear and the fragment stops ticking.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from cnnviz.data import ArchiveData
+from cnnviz.errors import CnnvizError
+from cnnviz.train import JobSnapshot, JobState, RunStatus, TrainConfig, TrainingJob
+from cnnviz.ui.base import current_language, error_text, t
+from cnnviz.ui.training import JOB_KEY, RUNS_KEY, RunRecord, alive_probe, message_text, record_run
+from cnnviz.ui.training_figures import curves_figure, filters_image, maps_image
+from cnnviz.ui.widgets import bounded_slider
+
+__all__ = ["live_panel", "start_job"]
+
+ERROR_KEY = "train_error"  # why the last start failed (shown by the panel)
+STARTED_KEY = "train_started"  # set by start_job: the panel reruns the whole page once, so it starts ticking
+RECORDED_KEY = "train_recorded"  # id() of the job whose results were recorded
+REPLAY_KEY = "train_replay"
+TICK_SECONDS = 1.0
+
+
+def start_job(config: TrainConfig, archive: ArchiveData | None) -> None:
+    """Button callback: start a job for this session (its errors are shown by the panel)."""
+    try:
+        job = TrainingJob(config, data=archive.split if archive else None, is_alive=alive_probe()).start()
+    except CnnvizError as err:
+        st.session_state[ERROR_KEY] = error_text(err)
+        return
+    st.session_state.pop(ERROR_KEY, None)
+    st.session_state.pop(REPLAY_KEY, None)  # a new run replays from its own last epoch
+    st.session_state[JOB_KEY], st.session_state[STARTED_KEY] = job, True
+
+
+def live_panel(config: TrainConfig | None, archive: ArchiveData | None, *, ready: bool) -> None:
+    """Draw the controls, progress, live curves, filters and feature maps; a fragment that ticks while training."""
+    job: TrainingJob | None = st.session_state.get(JOB_KEY)
+    active = job is not None and not job.snapshot().done
+    st.fragment(_panel, run_every=TICK_SECONDS if active else None)(config, archive, ready)
+
+
+def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool) -> None:
+    job: TrainingJob | None = st.session_state.get(JOB_KEY)
+    if st.session_state.pop(STARTED_KEY, False):
+        st.rerun()  # a full run, so this fragment starts ticking
+    snap = job.snapshot() if job else None
+    if snap is not None and snap.done and st.session_state.get(RECORDED_KEY) != id(job):
+        record_run(job)
+        st.session_state[RECORDED_KEY] = id(job)
+        st.rerun()  # a full run: results below, and this fragment stops ticking
+    status = _controls(job, snap, config, archive, ready)
+    if ERROR_KEY in st.session_state:
+        st.error(st.session_state[ERROR_KEY], icon="⚠️")
+    if snap is None:
+        st.info(t("train.idle"))
+        return
+    _progress(snap, status)
+    runs: list[RunRecord] = st.session_state.get(RUNS_KEY, [])
+    earlier = [r for r in runs if r.job_id != id(job)] if st.toggle(t("train.compare"), key="train_compare") else []
+    _curves_and_filters(snap, earlier)
+
+
+def _controls(job: TrainingJob | None, snap: JobSnapshot | None, config: TrainConfig | None,
+              archive: ArchiveData | None, ready: bool) -> DeltaGenerator:  # fmt: skip
+    """Start, or Pause/Resume and Stop; return the column for the status line."""
+    left, mid, right = st.columns([1, 1, 4])
+    if snap is None or snap.done:
+        left.button(t("train.start"), type="primary", key="train_start", disabled=not ready, args=(config, archive),
+                    on_click=start_job)  # fmt: skip
+    else:
+        job.touch()  # the heartbeat: this page is still open
+        if job.paused:
+            left.button(t("train.resume"), key="train_resume", on_click=job.resume)
+        else:
+            left.button(t("train.pause"), key="train_pause", on_click=job.pause)
+        mid.button(t("train.stop"), key="train_stop", on_click=job.stop)
+    return right
+
+
+def _progress(snap: JobSnapshot, status: DeltaGenerator) -> None:
+    """The state and device, a progress bar, and the run's message (failure, divergence, early stop)."""
+    device = snap.device.localized(current_language())
+    status.markdown(t("train.status", state=t(f"train.state.{snap.state.value}"), device=device))
+    eta = t("train.eta", s=round(snap.eta_s)) if snap.eta_s is not None else ""
+    current = snap.epoch if snap.done else min(snap.epoch + 1, snap.epochs)
+    if snap.samples_per_s > 0:
+        text = t("train.progress", epoch=current, epochs=snap.epochs, speed=round(snap.samples_per_s), eta=eta)
+    else:  # no speed measured yet
+        text = t("train.progress_starting", epoch=current, epochs=snap.epochs, eta=eta)
+    st.progress(snap.progress, text=text)
+    message = message_text(snap.message)
+    if snap.state is JobState.FAILED:
+        st.error(message, icon="⚠️")
+    elif snap.status is RunStatus.DIVERGED:
+        st.warning(message, icon="⚠️")
+    elif message:
+        st.info(message)
+
+
+def _curves_and_filters(snap: JobSnapshot, earlier: list[RunRecord]) -> None:
+    """Loss and accuracy curves; the first layer's filters and feature maps (replayable once the run is done)."""
+    epoch = snap.snapshots[-1].epoch if snap.snapshots else 0
+    if snap.done and snap.snapshots:
+        epoch = bounded_slider(t("train.replay"), 0, snap.snapshots[-1].epoch, epoch, key=REPLAY_KEY)
+    charts = st.columns(2)
+    for col, metric in zip(charts, ("loss", "accuracy"), strict=True):
+        col.plotly_chart(curves_figure(snap, earlier, metric=metric, mark_epoch=epoch if snap.done else None),
+                         key=f"train_chart_{metric}")  # fmt: skip
+    shot = next((s for s in snap.snapshots if s.epoch == epoch), None)
+    if shot is not None:
+        cols = st.columns([2, 3])
+        cols[0].image(filters_image(shot.filters), caption=t("train.filters", epoch=shot.epoch))
+        cols[1].image(maps_image(shot.probe_maps), caption=t("train.probe_maps", epoch=shot.epoch))

@@ -1,0 +1,163 @@
+"""The Feature-maps page in a real headless Chromium: Korean from top to bottom, and quick "look closer" controls.
+
+Same rules as tests/test_browser.py: with CI=true these tests must run (a missing Chromium or
+Playwright is a failure, not a skip). Screenshots land in artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from cnnviz.i18n import translate
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    chromium_available,
+    exceptions_on,
+    full_screenshot,
+    streamlit_server,
+    wait_settled,
+    watch_console,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z][a-z]+(?: [A-Za-z]?[a-z]+){2,}\b")  # three English words in a row
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - only without the dev requirements
+    sync_playwright = None
+
+if not (chromium_available() and sync_playwright):
+    if IN_CI:
+        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
+    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def context():
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        ctx.set_default_timeout(90_000)
+        yield ctx
+        ctx.close()
+
+
+def _open_fmaps(context, server: str):
+    page = context.new_page()
+    console = watch_console(page)
+    page.goto(f"{server}/feature_maps", wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_settled(page)
+    return page, console
+
+
+def _main_text(page) -> str:
+    """What the main column says, the texts shown in its select boxes included.
+
+    The file uploader's drop zone is left out: its "Drag and drop file here" is Streamlit's own text.
+    """
+    return page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const boxes = [...main.querySelectorAll('input[role="combobox"]')].map(i => i.value);
+            const copy = main.cloneNode(true);
+            copy.querySelectorAll('[data-testid="stFileUploaderDropzone"]').forEach(e => e.remove());
+            return [copy.innerText, ...boxes].join('\\n');
+        }"""
+    )
+
+
+def test_the_korean_page_reads_korean(server: str, context) -> None:
+    page, console = _open_fmaps(context, server)
+    assert ENGLISH_SENTENCE.search(_main_text(page)), "the check finds English on the English page"
+    page.get_by_text("한국어").click()
+    page.wait_for_selector(f"h1:has-text('{translate('fmaps.title', 'ko')}')")
+    wait_settled(page)
+    full_screenshot(page, SHOTS / "feature_maps-ko.png")
+    assert ENGLISH_SENTENCE.findall(_main_text(page)) == []
+    shown = page.locator(".st-key-fmaps_example_class_shapes__ko input[role='combobox']").input_value()
+    assert shown == translate("labels.class.shapes.circle", "ko")  # the box's own text follows the language
+    page.locator('[data-testid="stRadio"] label', has_text=translate("fmaps.source_photo", "ko")).click()
+    wait_settled(page)
+    full_screenshot(page, SHOTS / "feature_maps-ko-photo.png")
+    assert ENGLISH_SENTENCE.findall(_main_text(page)) == []
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+WATCH_STALE_JS = """() => {  // remember whether the page's title was marked stale (a whole-page rerun) since the reset
+  window.__stale = false;
+  new MutationObserver(ms => ms.forEach(m => {
+    if (m.target.getAttribute('data-stale') === 'true' && m.target.querySelector('h1')) window.__stale = true;
+  })).observe(document.querySelector('[data-testid="stMain"]'), {attributes: true, subtree: true,
+                                                                  attributeFilter: ['data-stale']});
+}"""
+
+
+def _change(page, act, text: str) -> tuple[float, bool]:
+    """Make a change; return the seconds until the main column shows ``text`` and whether the whole page reran."""
+    page.evaluate("() => { window.__stale = false; window.__t0 = performance.now(); }")
+    act()
+    page.wait_for_function(
+        "(t) => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(t)", arg=text, timeout=30_000
+    )
+    seconds = page.evaluate("() => (performance.now() - window.__t0) / 1000")
+    wait_settled(page, quiet=0.4)
+    return seconds, page.evaluate("() => window.__stale")
+
+
+def test_look_closer_controls_rerun_only_their_section(server: str, context) -> None:
+    """The channel and unit sliders rerun the "look closer" fragment only; an example change reruns the page.
+
+    A whole-page rerun marks every element stale until it is sent again, the title included; a
+    fragment rerun leaves the rest of the page alone. The timings are printed (see bench/ for figures).
+    """
+    page, console = _open_fmaps(context, server)
+    page.evaluate(WATCH_STALE_JS)
+    step = {name: page.locator(f".st-key-fmaps_example_number [data-testid='stNumberInputStep{name}']")
+            for name in ("Up", "Down")}  # fmt: skip
+    example = {n: translate("fmaps.example_name", "en", label="circle", number=n) for n in (0, 1)}
+    _, whole = _change(page, step["Up"].click, example[1])
+    assert whole, "a whole-page rerun is seen as one"
+    times = {}
+    controls = (("fmaps_channel", ", channel {}:"), ("fmaps_row", "unit ({}, 31)"), ("fmaps_col", "unit (34, {})"))
+    for key, text in controls:
+        slider = page.locator(f".st-key-{key} input[type='range']").first
+        start = int(slider.input_value())
+        times[key] = []
+        for i in range(1, 4):
+
+            def press(slider=slider) -> None:
+                slider.focus()
+                page.keyboard.press("ArrowRight")
+
+            seconds, whole = _change(page, press, text.format(start + i))
+            assert not whole, f"{key}: the whole page reran"
+            times[key].append(seconds)
+    print({key: f"median {statistics.median(t) * 1000:.0f} ms" for key, t in times.items()})
+    full_screenshot(page, SHOTS / "feature_maps-closer.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()

@@ -1,0 +1,166 @@
+"""Live training in a real headless Chromium: a run in English and one in Korean, screenshots while it trains and
+after, and the downloaded .pt loaded back and looked inside on Feature maps.
+
+With CI=true these tests must run: a missing Chromium or Playwright is a failure, not a skip.
+Screenshots land in artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    chromium_available,
+    exceptions_on,
+    full_screenshot,
+    streamlit_server,
+    wait_settled,
+    watch_console,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - only without the dev requirements
+    sync_playwright = None
+
+if not (chromium_available() and sync_playwright):
+    if IN_CI:
+        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
+    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
+
+# English words of the page's own texts that a Korean page must not show (names such as TinyVGG may stay).
+ENGLISH_WORDS = ("Training", "Epoch", "epoch", "images/s", "validation", "Download", "Pause", "Finished", "Loss",
+                 "Accuracy", "Misclassified", "weights", "Settings")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def context():
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+            accept_downloads=True,
+        )
+        ctx.set_default_timeout(90_000)
+        yield ctx
+        ctx.close()
+
+
+def _open_live_training(context, server: str, *, korean: bool = False):
+    page = context.new_page()
+    console = watch_console(page)
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_settled(page)
+    if korean:
+        page.get_by_text("한국어").click()
+        wait_settled(page)
+    title = "실시간 학습" if korean else "Live training"
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
+    page.wait_for_selector(f"h1:has-text('{title}')")
+    wait_settled(page)
+    return page, console
+
+
+def _set_number(page, label: str, value: int) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_settled(page)
+
+
+def _click_until_gone(page, name: str, tries: int = 3) -> None:
+    """Click a button drawn in a ticking fragment until it goes away (a click can land mid-redraw)."""
+    button = page.get_by_role("button", name=name)
+    for _ in range(tries):
+        button.click(timeout=60_000)
+        try:
+            button.wait_for(state="detached", timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError(f"the {name!r} button did not react to {tries} clicks")
+
+
+def _main_text(page) -> str:
+    return page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_path: Path) -> None:
+    page, console = _open_live_training(context, server)
+    _set_number(page, "Training images", 1024)
+    _set_number(page, "Validation images", 64)
+    _set_number(page, "Epochs", 4)
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_selector("text=First-layer filters after epoch 1", timeout=120_000)  # a little into the run
+    _click_until_gone(page, "Pause")
+    page.wait_for_selector("text=Paused")
+    full_screenshot(page, SHOTS / "live_training-running-en.png")
+    _click_until_gone(page, "Resume")
+    page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
+    wait_settled(page)
+    full_screenshot(page, SHOTS / "live_training-done-en.png")
+    assert "This file holds the weights" in _main_text(page) or "is also the best" in _main_text(page)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the model (.pt)").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("cnnviz-tinyvgg-run1-") and saved.suffix == ".pt"
+
+    page.get_by_text("Load a model you downloaded earlier").click()
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').last.set_input_files(str(saved))
+    page.wait_for_selector(f"text=Loaded {saved.name}")
+    wait_settled(page)
+    page.get_by_role("button", name="Look inside this model (Feature maps)").last.click()
+    page.wait_for_selector("h1:has-text('Feature maps')")
+    wait_settled(page)
+    assert f"{saved.name} (uploaded)" in _main_text(page)
+    full_screenshot(page, SHOTS / "live_training-loaded-in-feature-maps.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+def test_a_run_in_korean_shows_korean_while_it_trains_and_after(server: str, context) -> None:
+    page, console = _open_live_training(context, server, korean=True)
+    _set_number(page, "학습 이미지 수", 1024)
+    _set_number(page, "검증 이미지 수", 64)
+    _set_number(page, "에폭", 4)
+    page.get_by_role("button", name="학습 시작").click()
+    page.wait_for_selector("text=에폭 1 후 첫 층 필터", timeout=120_000)  # a little into the run
+    _click_until_gone(page, "일시 정지")
+    page.wait_for_selector("text=일시 정지됨")
+    full_screenshot(page, SHOTS / "live_training-running-ko.png")
+    running = _main_text(page)
+    _click_until_gone(page, "계속")
+    page.wait_for_selector("text=혼동 행렬 (검증)", timeout=240_000)
+    wait_settled(page)
+    full_screenshot(page, SHOTS / "live_training-done-ko.png")
+    done = _main_text(page)
+    for text in (running, done):
+        assert [word for word in ENGLISH_WORDS if word in text] == []
+    assert "이 파일에는" in done or "가장 좋은 에폭" in done
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()

@@ -1,0 +1,29 @@
+"""Checks on the texts a page shows in AppTest: a Korean page should show no English sentence."""
+
+from __future__ import annotations
+
+import re
+
+from streamlit.testing.v1 import AppTest
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+ENGLISH_RUN = re.compile(r"\b[A-Za-z]{2,}(?:[ ,’'-]+[A-Za-z]{2,}){2,}")  # three English words in a row
+TEXT_ELEMENTS = ("title", "header", "subheader", "markdown", "caption", "info", "success", "warning", "error", "metric")
+WIDGETS = ("slider", "number_input", "selectbox", "multiselect", "radio", "toggle", "select_slider", "button")
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """Every text element's value and every widget's label and help on the page (code blocks excluded)."""
+    texts = []
+    for kind in TEXT_ELEMENTS:
+        for element in getattr(at, kind):
+            texts.append(element.label if kind == "metric" else element.value)
+    for kind in WIDGETS:
+        for widget in getattr(at, kind):
+            texts += [widget.label, getattr(widget, "help", None) or ""]
+    return [text for text in texts if isinstance(text, str) and text]
+
+
+def english_sentences(at: AppTest) -> list[str]:
+    """Texts with no Korean letter that hold three English words in a row (a sentence left untranslated)."""
+    return [text for text in shown_texts(at) if not HANGUL.search(text) and ENGLISH_RUN.search(text)]
