@@ -12,7 +12,9 @@ diagram's step and grid size, or every picture of the section loaded with a new 
 own value changing is not counted as shown. Between changes the page is left to settle.
 
 Prints the machine's load and a table: median and range (ms) per page and control. The lead copies the
-table into the README.
+table into the README. The Image filters page caches its convolution per setting, so the stride slider,
+which has four values, meets cached results after its first visits; each bias is new, so the bias
+slider times the whole computation every time.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cnnviz.conv import conv_output_size  # noqa: E402
-from cnnviz.i18n import translate  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_settled  # noqa: E402
 
 # Page-side helpers: the clock starts at the first input event of a change; "shown" checks read the DOM.
@@ -46,8 +47,11 @@ BENCH_JS = """() => {
   b.srcs = (sel) => [...document.querySelectorAll(sel + ' img')].map(i => i.src);
   b.imagesNew = (sel, before) => {  // every picture of the section loaded, at least one with a new source
     const imgs = [...document.querySelectorAll(sel + ' img')];
-    return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0) && imgs.some(i => !before.includes(i.src));
+    const loaded = imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);
+    return loaded && imgs.some(i => !before.includes(i.src));
   };
+  b.caption = (text) => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+    .some(c => c.innerText.includes(text));
 }"""
 
 Shown = tuple[str, dict]  # a JS expression over `b` (the helpers) and `arg`, true once the change shows; its arg
@@ -60,11 +64,7 @@ class Control:
     page: str  # url path of the page
     name: str  # how the table names it
     setup: Callable  # (page) -> None: bring the page to the starting state
-    change: Callable  # (page, i) -> Shown: make change i (0-based) and say what shows it
-
-
-def _t(key: str, lang: str, **values: object) -> str:
-    return translate(key, lang, **values)
+    change: Callable  # (page, i) -> Shown: make change i (0-based) and say what shows it (English page)
 
 
 def _press(page, key: str, direction: str) -> None:
@@ -76,17 +76,20 @@ def _press(page, key: str, direction: str) -> None:
 # --- Convolution arithmetic: 7×7 input, kernel 3, padding 0 (the page's defaults) -------------------------
 
 
-def arith_step(page, i: int, lang: str) -> Shown:
+def arith_step(page, i: int) -> Shown:
     _press(page, "arith_step", "ArrowRight")
     row, col = divmod(i + 1, 5)  # 5×5 output, one step right each time
-    js = "b.attr('.st-key-arith_diagram svg', 'data-step') === arg.step && b.text('.st-key-arith_step_detail').includes(arg.cell)"
-    return js, {"step": str(i + 1), "cell": f"({row}, {col})"}
+    js = (
+        "b.attr('.st-key-arith_diagram svg', 'data-step') === arg.step"
+        " && b.text('.st-key-arith_step_detail').includes(arg.cell)"
+    )
+    return js, {"step": str(i + 1), "cell": f"Output cell ({row}, {col})"}
 
 
 STRIDES = [2, 3, 2, 1, 2, 3, 2, 1, 2, 3, 2, 1]  # each change changes the output size (5, 3, 2 cells)
 
 
-def arith_stride(page, i: int, lang: str) -> Shown:
+def arith_stride(page, i: int) -> Shown:
     before = STRIDES[i - 1] if i else 1
     button = "stNumberInputStepUp" if STRIDES[i] > before else "stNumberInputStepDown"
     page.locator(f".st-key-arith_stride [data-testid='{button}']").click()
@@ -108,44 +111,53 @@ def _filters_in_size(page) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def filters_row(page, i: int, lang: str) -> Shown:
+ZOOM_SHOWN = "b.imagesNew('.st-key-filters_zoom_images', arg.before)"  # the marked input and output pictures
+
+
+def filters_row(page, i: int) -> Shown:
     before = page.evaluate("window.__bench.srcs('.st-key-filters_zoom_images')")
     row = int(page.locator(".st-key-filters_row input[type='range']").get_attribute("value")) + 1
     _press(page, "filters_row", "ArrowRight")
-    js = "b.text('.st-key-filters_zoom').includes(arg.where) && b.imagesNew('.st-key-filters_zoom_images', arg.before)"
-    return js, {"where": f"({_t('filters.zoom_row', lang)} {row},", "before": before}
+    js = f"b.text('.st-key-filters_zoom').includes(arg.where) && {ZOOM_SHOWN}"
+    return js, {"where": f"(row {row},", "before": before}
 
 
 def filters_stride_setup(page) -> None:
     """Padding 1 (the default "same" allows stride 1 only)."""
-    page.locator(".st-key-filters_padding [data-baseweb='select']").click()
-    page.locator("[role='option']", has_text="1").first.click()
+    page.locator(".st-key-filters_padding button[aria-haspopup='listbox']").click()
+    page.get_by_role("option", name="1", exact=True).click()
     wait_settled(page, quiet=0.5)
 
 
 FILTER_STRIDES = [2, 3, 4, 3, 2, 1, 2, 3, 4, 3, 2, 1]
 
 
-def filters_stride(page, i: int, lang: str) -> Shown:
+def filters_stride(page, i: int) -> Shown:
     h, w = _filters_in_size(page)
     before = page.evaluate("window.__bench.srcs('.st-key-filters_zoom_images')")
-    _press(page, "filters_stride", "ArrowRight" if FILTER_STRIDES[i] > (FILTER_STRIDES[i - 1] if i else 1) else "ArrowLeft")
+    previous = FILTER_STRIDES[i - 1] if i else 1
+    _press(page, "filters_stride", "ArrowRight" if FILTER_STRIDES[i] > previous else "ArrowLeft")
     oh, ow = conv_output_size((h, w), 3, FILTER_STRIDES[i], 1)
-    js = "b.text('.st-key-filters_shapes').includes(arg.shape) && b.imagesNew('.st-key-filters_zoom_images', arg.before)"
-    return js, {"shape": f"→ {_t('filters.output_word', lang)} 1 × {oh} × {ow}", "before": before}
+    shape = f"→ output 1 × {oh} × {ow}:"
+    return f"b.text('.st-key-filters_shapes').includes(arg.shape) && {ZOOM_SHOWN}", {"shape": shape, "before": before}
+
+
+def filters_bias(page, i: int) -> Shown:
+    """A new bias each time (0.05, 0.10, ...): the whole section is computed again, nothing comes from a cache."""
+    before = page.evaluate("window.__bench.srcs('.st-key-filters_zoom_images')")
+    _press(page, "filters_bias", "ArrowRight")
+    js = f"b.text('.st-key-filters_zoom').includes(arg.bias) && {ZOOM_SHOWN}"
+    return js, {"bias": f"+ {0.05 * (i + 1):.4f} = ", "before": before}
 
 
 # --- Feature maps (helper B's page): the channel slider of "Look closer" ---------------------------------
 
 
-def fmaps_channel(page, i: int, lang: str) -> Shown:
+def fmaps_channel(page, i: int) -> Shown:
     before = page.evaluate("window.__bench.srcs('[data-testid=\"stMain\"]')")
     _press(page, "fmaps_channel", "ArrowRight" if i % 6 < 3 else "ArrowLeft")  # 1, 2, 3, 2, 1, 0, 1, ...
     channel = [1, 2, 3, 2, 1, 0][i % 6]
-    js = (
-        "[...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')].some(c => c.innerText.includes(arg.text))"
-        " && b.imagesNew('[data-testid=\"stMain\"]', arg.before)"
-    )
+    js = "b.caption(arg.text) && b.imagesNew('[data-testid=\"stMain\"]', arg.before)"  # the map's caption and picture
     return js, {"text": f", channel {channel}:", "before": before}
 
 
@@ -161,12 +173,13 @@ CONTROLS = {
     "filters": [
         Control("image_filters", "zoom row slider", no_setup, filters_row),
         Control("image_filters", "stride slider", filters_stride_setup, filters_stride),
+        Control("image_filters", "bias slider", no_setup, filters_bias),
     ],
     "fmaps": [Control("feature_maps", "channel slider", no_setup, fmaps_channel)],
 }
 
 
-def time_control(context, url: str, control: Control, changes: int, lang: str) -> list[float]:
+def time_control(context, url: str, control: Control, changes: int) -> list[float]:
     """Open the page fresh, set it up, make the changes; return each change's milliseconds until shown."""
     page = context.new_page()
     page.goto(f"{url}/{control.page}", wait_until="domcontentloaded")
@@ -177,9 +190,9 @@ def time_control(context, url: str, control: Control, changes: int, lang: str) -
     times = []
     for i in range(changes):
         page.evaluate("window.__bench.t0 = null")
-        js, arg = control.change(page, i, lang)
+        js, arg = control.change(page, i)
         done = page.wait_for_function(
-            f"(arg) => {{ const b = window.__bench; return ({js}) && b.t0 !== null ? performance.now() - b.t0 : null; }}",
+            f"(arg) => {{ const b = window.__bench; return ({js}) && b.t0 !== null ? performance.now() - b.t0 : 0; }}",
             arg=arg,
             polling="raf",
             timeout=30_000,
@@ -197,7 +210,6 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    lang = "en"
     rows = []
     with streamlit_server() as url, sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -217,12 +229,12 @@ def main() -> None:
         for name in args.only.split(","):
             for control in CONTROLS[name]:
                 try:
-                    rows.append((control, time_control(context, url, control, args.changes, lang)))
+                    rows.append((control, time_control(context, url, control, args.changes)))
                 except Exception as err:  # a page that changed under us: say so and time the others
                     rows.append((control, f"{type(err).__name__}: {str(err).splitlines()[0][:80]}"))
         context.close()
     load = ", ".join(f"{a:.2f}" for a in (*load_before, *os.getloadavg()[:1]))
-    print(f"headless Chromium, 1400×900, {args.changes} changes each; load average before (1, 5, 15 min) and after: {load}")
+    print(f"headless Chromium 1400×900, {args.changes} changes each; load (1, 5, 15 min) before, 1 min after: {load}")
     print(f"| {'page':<16} | {'control':<16} | {'median ms':>9} | {'range ms':>11} |")
     print(f"|{'-' * 18}|{'-' * 18}|{'-' * 11}|{'-' * 13}|")
     for control, times in rows:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cnnviz.conv import FilterConfig, apply_kernels, get_kernel  # noqa: E402
 from cnnviz.data import image_to_chw, list_samples, load_image  # noqa: E402
-from cnnviz.render import diverging_rgb  # noqa: E402
+from cnnviz.render import diverging_rgb, png_bytes  # noqa: E402  (the app's one PNG encoder)
 
 
 def make_jpeg(width: int = 4000, height: int = 3000, seed: int = 0) -> bytes:
@@ -43,12 +43,6 @@ def make_jpeg(width: int = 4000, height: int = 3000, seed: int = 0) -> bytes:
     noise = np.random.default_rng(seed).integers(-6, 7, big.shape, dtype=np.int16)
     buffer = io.BytesIO()
     Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, "PNG")
     return buffer.getvalue()
 
 

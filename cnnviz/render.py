@@ -10,18 +10,20 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
 __all__ = [
     "DIVERGING_COLORSCALE",
     "SEQUENTIAL_COLORSCALE",
     "colorbar_figure",
+    "colorbar_image",
     "diverging_rgb",
     "montage",
     "number_grid_figure",
@@ -261,6 +263,39 @@ def colorbar_figure(
         title=dict(text=title, font=dict(size=13)) if title else None,
     )
     return fig
+
+
+_LABEL_FONT = Path(__file__).resolve().parents[1] / "assets" / "fonts" / "LiberationSans-Regular.ttf"
+
+
+def colorbar_image(
+    vmin: float, vmax: float, *, signed: bool | None = None, width: int = 480, ticks: int = 5
+) -> Image.Image:
+    """Return a horizontal colour bar from ``vmin`` to ``vmax`` with ``ticks`` labelled values, as a picture.
+
+    The same bar as ``colorbar_figure``, drawn as an image: a page that redraws it on every slider
+    step sends a small PNG instead of a plotly figure the browser must lay out again.
+    """
+    vmin, vmax = float(vmin), float(vmax)
+    if not vmax > vmin:
+        vmin, vmax = vmin - 0.5, vmin + 0.5  # a constant map: still a readable bar
+    signed = vmin < 0 if signed is None else signed
+    margin, bar_h, font_px = 24, 18, 13
+    row = np.linspace(vmin, vmax, width - 2 * margin)[None, :]  # (1, W) values left → right
+    if signed:
+        strip = diverging_rgb(row, vmax=max(abs(vmin), abs(vmax)))[0]  # (1, W, 3), white at 0
+    else:
+        strip = sequential_rgb(row, vmin=vmin, vmax=vmax)
+    img = Image.new("RGB", (width, bar_h + font_px + 10), (255, 255, 255))
+    img.paste(Image.fromarray(np.repeat(strip, bar_h, axis=0)), (margin, 0))
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(_LABEL_FONT), font_px) if _LABEL_FONT.is_file() else ImageFont.load_default(font_px)
+    for value in np.linspace(vmin, vmax, ticks):
+        x = margin + (value - vmin) / (vmax - vmin) * (width - 2 * margin - 1)
+        draw.line([(x, bar_h), (x, bar_h + 3)], fill=(80, 80, 80))
+        label = f"{value:.3g}".replace("-", "−") if abs(value) > 1e-12 * (vmax - vmin) else "0"
+        draw.text((x, bar_h + 4), label, fill=(60, 60, 60), font=font, anchor="ma")
+    return img
 
 
 def number_grid_figure(

@@ -122,3 +122,22 @@ def test_unusable_layouts_say_what_to_change(entries: dict[str, bytes], match: s
 def test_not_a_zip_is_refused() -> None:
     with pytest.raises(DataError, match="not a readable zip"):
         load_image_folders(b"PK but not really")
+
+
+def test_a_class_with_too_few_images_is_named_with_its_count_in_both_languages() -> None:
+    entries = {**_classes(3), "green/0.png": _png((0, 200, 0)), "green/notes.txt": b"not an image"}
+    with pytest.raises(DataError, match=r"at least 2 readable images.*green \(1\)") as info:
+        load_image_folders(_zip(entries))
+    assert "green (1)" in info.value.localized("ko") and "readable" not in info.value.localized("ko")
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ({"red/0.png": b"x"}, "found only 1 class folder:"),
+        ({"red/0.png": b"x", "d.png": b"x", "e.png": b"x"}, "class folders found: 1; files outside any folder: 2"),
+    ],
+)  # fmt: skip
+def test_folder_counts_use_plural_forms(entries: dict[str, bytes], expected: str) -> None:
+    with pytest.raises(DataError, match=expected):
+        load_image_folders(_zip(entries))

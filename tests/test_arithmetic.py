@@ -119,7 +119,8 @@ def test_conv_transpose_output_size_matches_torch_on_a_random_grid() -> None:
 def test_square_int_arguments_give_an_int_and_pairs_give_a_pair() -> None:
     square = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), None, 2, 1).shape[-1]
     assert conv_output_size(7, 3, 2, 1) == square and isinstance(conv_output_size(7, 3, 2, 1), int)
-    assert conv_output_size((7, 9), 3, 2, 1) == tuple(F.conv2d(torch.zeros(1, 1, 7, 9), torch.zeros(1, 1, 3, 3), None, 2, 1).shape[-2:])
+    oblong = F.conv2d(torch.zeros(1, 1, 7, 9), torch.zeros(1, 1, 3, 3), None, 2, 1).shape[-2:]
+    assert conv_output_size((7, 9), 3, 2, 1) == tuple(oblong)
     assert pool_output_size(6, 2) == F.max_pool2d(torch.zeros(1, 1, 6, 6), 2).shape[-1]
     transposed = F.conv_transpose2d(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 3, 3), None, 2, 1, 1).shape[-1]
     assert conv_transpose_output_size(4, 3, 2, 1, 1) == transposed

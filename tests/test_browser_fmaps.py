@@ -96,7 +96,7 @@ def test_the_korean_page_reads_korean(server: str, context) -> None:
     wait_settled(page)
     full_screenshot(page, SHOTS / "feature_maps-ko.png")
     assert ENGLISH_SENTENCE.findall(_main_text(page)) == []
-    shown = page.locator(".st-key-fmaps_example_class_shapes__ko input[role='combobox']").input_value()
+    shown = page.locator(".st-key-fmaps_example_class_shapes_ko input[role='combobox']").input_value()
     assert shown == translate("labels.class.shapes.circle", "ko")  # the box's own text follows the language
     page.locator('[data-testid="stRadio"] label', has_text=translate("fmaps.source_photo", "ko")).click()
     wait_settled(page)
@@ -107,40 +107,53 @@ def test_the_korean_page_reads_korean(server: str, context) -> None:
     page.close()
 
 
-WATCH_STALE_JS = """() => {  // remember whether the page's title was marked stale (a whole-page rerun) since the reset
-  window.__stale = false;
-  new MutationObserver(ms => ms.forEach(m => {
-    if (m.target.getAttribute('data-stale') === 'true' && m.target.querySelector('h1')) window.__stale = true;
-  })).observe(document.querySelector('[data-testid="stMain"]'), {attributes: true, subtree: true,
-                                                                  attributeFilter: ['data-stale']});
-}"""
+def _watch_reruns(page) -> list[str]:
+    """Collect the fragment id of every rerun the browser asks for ("" for a whole-page rerun)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    reruns: list[str] = []
+
+    def sent(payload: bytes | str) -> None:
+        msg = BackMsg()
+        if isinstance(payload, bytes):
+            msg.ParseFromString(payload)
+            if msg.WhichOneof("type") == "rerun_script":
+                reruns.append(msg.rerun_script.fragment_id)
+
+    page.on("websocket", lambda ws: ws.on("framesent", sent))
+    return reruns
 
 
-def _change(page, act, text: str) -> tuple[float, bool]:
-    """Make a change; return the seconds until the main column shows ``text`` and whether the whole page reran."""
-    page.evaluate("() => { window.__stale = false; window.__t0 = performance.now(); }")
+def _change(page, reruns: list[str], act, text: str) -> tuple[float, list[str]]:
+    """Make a change; return the seconds until the main column shows ``text`` and the reruns it asked for."""
+    reruns.clear()
+    page.evaluate("() => { window.__t0 = performance.now(); }")
     act()
     page.wait_for_function(
         "(t) => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(t)", arg=text, timeout=30_000
     )
     seconds = page.evaluate("() => (performance.now() - window.__t0) / 1000")
     wait_settled(page, quiet=0.4)
-    return seconds, page.evaluate("() => window.__stale")
+    return seconds, list(reruns)
 
 
 def test_look_closer_controls_rerun_only_their_section(server: str, context) -> None:
     """The channel and unit sliders rerun the "look closer" fragment only; an example change reruns the page.
 
-    A whole-page rerun marks every element stale until it is sent again, the title included; a
-    fragment rerun leaves the rest of the page alone. The timings are printed (see bench/ for figures).
+    Read from the browser's own rerun requests (a fragment rerun names its fragment). The timings
+    are printed (bench/ has the figures).
     """
-    page, console = _open_fmaps(context, server)
-    page.evaluate(WATCH_STALE_JS)
+    page = context.new_page()
+    console = watch_console(page)
+    reruns = _watch_reruns(page)
+    page.goto(f"{server}/feature_maps", wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_settled(page)
     step = {name: page.locator(f".st-key-fmaps_example_number [data-testid='stNumberInputStep{name}']")
             for name in ("Up", "Down")}  # fmt: skip
     example = {n: translate("fmaps.example_name", "en", label="circle", number=n) for n in (0, 1)}
-    _, whole = _change(page, step["Up"].click, example[1])
-    assert whole, "a whole-page rerun is seen as one"
+    _, asked = _change(page, reruns, step["Up"].click, example[1])
+    assert asked == [""], "an example change reruns the whole page"
     times = {}
     controls = (("fmaps_channel", ", channel {}:"), ("fmaps_row", "unit ({}, 31)"), ("fmaps_col", "unit (34, {})"))
     for key, text in controls:
@@ -153,8 +166,8 @@ def test_look_closer_controls_rerun_only_their_section(server: str, context) -> 
                 slider.focus()
                 page.keyboard.press("ArrowRight")
 
-            seconds, whole = _change(page, press, text.format(start + i))
-            assert not whole, f"{key}: the whole page reran"
+            seconds, asked = _change(page, reruns, press, text.format(start + i))
+            assert len(asked) == 1 and asked[0], f"{key}: asked for {asked}, not one fragment rerun"
             times[key].append(seconds)
     print({key: f"median {statistics.median(t) * 1000:.0f} ms" for key, t in times.items()})
     full_screenshot(page, SHOTS / "feature_maps-closer.png")

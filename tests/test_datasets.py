@@ -331,3 +331,14 @@ def test_load_mnist_like_from_a_local_mirror(tmp_path: Path, monkeypatch: pytest
     assert (tmp_path / "cache" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz").is_file()
     with pytest.raises(ConfigError, match="at most 30"):
         load_dataset("fashion-mnist", n_train=31, n_val=1, root=tmp_path / "cache")
+
+
+def test_a_failed_download_says_why_in_words(tmp_path: Path) -> None:
+    import urllib.error
+
+    def not_found(url: str, timeout: float):
+        raise urllib.error.HTTPError(url, 404, "Not Found", {}, None)
+
+    with pytest.raises(DataError, match="HTTP status 404") as info:
+        download("https://example.invalid/x.gz", tmp_path / "x.gz", opener=not_found)
+    assert "HTTP 상태 코드 404" in info.value.localized("ko") and "Not Found" not in str(info.value)

@@ -101,7 +101,7 @@ def test_an_impossible_zero_is_explained_not_clamped(at: AppTest, key: str, mess
 
 
 def test_same_padding_with_stride_2_is_an_error(at: AppTest) -> None:
-    at.selectbox(key="arith_padding_mode").set_value("same")
+    at.selectbox(key="arith_padding_mode_en").set_value("same")
     at.number_input(key="arith_stride").set_value(2).run()
     assert not at.exception
     assert 'padding "same" works only with stride 1, and the stride is 2' in at.error[0].value
@@ -117,7 +117,7 @@ TORCH_LAYERS = {
 @pytest.mark.parametrize("mode", list(TORCH_LAYERS))
 def test_every_mode_runs_and_shows_its_size(at: AppTest, mode: str) -> None:
     at.number_input(key="arith_stride").set_value(2)
-    at.radio(key="arith_mode").set_value(mode).run()
+    at.radio(key="arith_mode_en").set_value(mode).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error
     assert _metrics(at)[translate("arith.out_size", "en")] == _size(TORCH_LAYERS[mode](torch.zeros(1, 1, 7, 7)))
@@ -127,7 +127,7 @@ def test_every_mode_runs_and_shows_its_size(at: AppTest, mode: str) -> None:
 
 
 def test_pool_padding_rule_is_explained(at: AppTest) -> None:
-    at.radio(key="arith_mode").set_value("maxpool")
+    at.radio(key="arith_mode_en").set_value("maxpool")
     at.number_input(key="arith_padding").set_value(2).run()
     assert not at.exception
     assert "padding ≤ kernel // 2" in at.error[0].value
@@ -146,7 +146,7 @@ def _torch_params(preset) -> int:
 
 def test_stack_presets_compare_weights_and_receptive_fields(at: AppTest) -> None:
     for preset in STACK_PRESETS:
-        at.selectbox(key="arith_preset").set_value(preset.key).run()
+        at.selectbox(key="arith_preset_en").set_value(preset.key).run()
         assert not at.exception
         table = at.dataframe[-1].value
         assert int(table[translate("arith.params", "en")].sum()) == _torch_params(preset)
@@ -157,14 +157,15 @@ def test_stack_presets_compare_weights_and_receptive_fields(at: AppTest) -> None
 def _count_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> Counter:
     """Count calls of cnnviz function ``name`` from every module that imported it; keyed by the call's arguments."""
     calls: Counter = Counter()
-    original = next(getattr(m, name) for n, m in list(sys.modules.items()) if n.startswith("cnnviz") and hasattr(m, name))
+    modules = [m for n, m in list(sys.modules.items()) if n.startswith("cnnviz")]
+    original = next(getattr(m, name) for m in modules if hasattr(m, name))
 
     def counting(*args, **kwargs):
         calls[repr(args[:2])] += 1
         return original(*args, **kwargs)
 
-    for module_name, module in list(sys.modules.items()):
-        if module_name.startswith("cnnviz") and getattr(module, name, None) is original:
+    for module in modules:
+        if getattr(module, name, None) is original:
             monkeypatch.setattr(module, name, counting)
     return calls
 
@@ -175,7 +176,11 @@ def test_each_result_is_computed_once_per_run(monkeypatch: pytest.MonkeyPatch) -
     drawn = _count_calls(monkeypatch, "_draw")  # the seeded example tensors
     run = _count_calls(monkeypatch, "_run_torch")  # PyTorch on the example
     laid_out = _count_calls(monkeypatch, "_layout")  # the sliding window's plane
-    for change in (lambda: app.slider(key="arith_step").set_value(7), lambda: app.number_input(key="arith_stride").set_value(2)):
+    changes = (
+        lambda: app.slider(key="arith_step").set_value(7),  # a step (a fragment rerun in the browser)
+        lambda: app.number_input(key="arith_stride").set_value(2),
+    )
+    for change in changes:
         for counter in (described, drawn, run, laid_out):
             counter.clear()
         change()

@@ -65,7 +65,7 @@ def test_defaults_then_widgets_change_the_shapes(png: bytes) -> None:
     assert not at.exception
     assert shapes_text(at) == expected_shapes(48, 64, 1, 3, 2, 1, 2)
 
-    at.multiselect(key="filters_kernels").set_value(["sobel_x", "laplacian", "gaussian_blur"]).run()
+    at.multiselect(key="filters_kernels_en").set_value(["sobel_x", "laplacian", "gaussian_blur"]).run()
     assert not at.exception
     assert shapes_text(at) == expected_shapes(48, 64, 3, 3, 2, 1, 2)
     assert "each of the 3 filters" in shapes_text(at)
@@ -115,20 +115,27 @@ def test_one_pixel_high_or_wide_uploads_work(size: tuple[int, int]) -> None:
     assert not at.exception and at.error
 
 
+def test_the_cached_convolution_tells_apart_pictures_with_the_same_pixels() -> None:
+    from cnnviz.ui.filters import _image_id
+
+    tall, wide = Image.new("RGB", (1, 320), (90, 90, 90)), Image.new("RGB", (320, 1), (90, 90, 90))
+    assert tall.tobytes() == wide.tobytes() and _image_id(tall) != _image_id(wide)
+
+
 def test_bad_settings_show_an_error_not_a_traceback() -> None:
     at = AppTest.from_file(PAGE, default_timeout=120).run()
     at.slider(key="filters_stride").set_value(2).run()  # "same" needs stride 1
     assert not at.exception
     assert any('"same"' in e.value for e in at.error)
     at.slider(key="filters_stride").set_value(1)
-    at.multiselect(key="filters_kernels").set_value(["sobel_x", "gaussian_blur_5x5"]).run()
+    at.multiselect(key="filters_kernels_en").set_value(["sobel_x", "gaussian_blur_5x5"]).run()
     assert not at.exception
     assert any("different sizes (3×3, 5×5)" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_custom_kernel_editor() -> None:
     at = AppTest.from_file(PAGE, default_timeout=120).run()
-    at.multiselect(key="filters_kernels").set_value(["custom"]).run()
+    at.multiselect(key="filters_kernels_en").set_value(["custom"]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert shapes_text(at).startswith("Input 3 × ") and "→ output 1 ×" in shapes_text(at)
     at.select_slider(key="filters_csize").set_value(5).run()
@@ -145,7 +152,7 @@ def test_korean_and_no_kernel_chosen() -> None:
     assert not at.exception
     assert "출력 1 ×" in shapes_text(at)
     assert english_sentences(at) == []
-    at.multiselect(key="filters_kernels").set_value([]).run()
+    at.multiselect(key="filters_kernels_ko").set_value([]).run()
     assert not at.exception
     assert at.warning[0].value == translate("filters.pick_one", "ko")
 

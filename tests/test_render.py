@@ -156,3 +156,16 @@ def test_tile_images_places_each_tile_row_major_with_gaps() -> None:
     assert (grid[10:, 7:] == 200).all()  # the empty sixth place
     gray = np.asarray(tile_images(tiles[:, :, :, 0]))  # (N, H, W) tiles come back as grey RGB
     assert gray.shape == (2 * 2 + 1, 3 * 3 + 2, 3)
+
+
+def test_colorbar_image_runs_from_vmin_to_vmax_with_white_at_zero() -> None:
+    from cnnviz.render import colorbar_image
+
+    img = np.asarray(colorbar_image(-2.0, 2.0, signed=True, width=248))  # bar: columns 24 … 223 (200 values)
+    assert img.shape[1] == 248
+    bar = img[5, 24:224]  # (200, 3)
+    np.testing.assert_array_equal(bar[0], diverging_rgb(np.array([[-2.0]]), vmax=2.0)[0][0, 0])
+    np.testing.assert_array_equal(bar[-1], diverging_rgb(np.array([[2.0]]), vmax=2.0)[0][0, 0])
+    assert np.abs(bar[99:101].astype(int) - 247).max() <= 6  # the middle of the bar is (nearly) white: 0
+    assert (img[5, :20] == 255).all()  # white margin before the bar
+

@@ -17,7 +17,6 @@ from cnnviz.conv import (
     counts,
     diagram,
     diagram_plot,
-    svg,
     formulas,
     kernels,
     layers,
@@ -26,12 +25,12 @@ from cnnviz.conv import (
     rules,
     scratch,
     sizes,
+    svg,
     table,
 )
 from cnnviz.conv.counts import *  # noqa: F403
 from cnnviz.conv.diagram import *  # noqa: F403
 from cnnviz.conv.diagram_plot import *  # noqa: F403
-from cnnviz.conv.svg import *  # noqa: F403
 from cnnviz.conv.formulas import *  # noqa: F403
 from cnnviz.conv.kernels import *  # noqa: F403
 from cnnviz.conv.layers import *  # noqa: F403
@@ -40,6 +39,7 @@ from cnnviz.conv.presets import *  # noqa: F403
 from cnnviz.conv.rules import *  # noqa: F403
 from cnnviz.conv.scratch import *  # noqa: F403
 from cnnviz.conv.sizes import *  # noqa: F403
+from cnnviz.conv.svg import *  # noqa: F403
 from cnnviz.conv.table import *  # noqa: F403
 
 MODULES = (

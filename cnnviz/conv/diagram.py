@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from cnnviz.conv import scratch
 from cnnviz.conv.layers import LayerKind, LayerReport, LayerSpec, describe_layer
-from cnnviz.conv.rules import as_pair, avg_pool_divisor, conv_paddings, kernel_span, transpose_padding, window_reach
+from cnnviz.conv.rules import as_pair, avg_pool_divisor, conv_paddings, transpose_padding, window_reach
 from cnnviz.errors import ConfigError
 
 __all__ = [

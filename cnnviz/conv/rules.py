@@ -81,7 +81,7 @@ def window_reach(out: int, stride: int, kernel: int, dilation: int = 1) -> int:
 
 
 def pool_strides(stride: IntOrPair | None, kernel: IntOrPair) -> tuple[int, int]:
-    """Return a pooling layer's (h, w) stride: ``None`` means the kernel size (PyTorch's default, windows side by side)."""
+    """Return a pooling layer's stride pair: ``None`` means the kernel size (PyTorch's default: no overlap)."""
     return as_pair(kernel, "kernel", minimum=1) if stride is None else as_pair(stride, "stride", minimum=1)
 
 

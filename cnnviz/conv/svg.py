@@ -51,7 +51,7 @@ def diagram_svg(
     codes = step_codes(plane, step)
     (hp, wp), (oh, ow) = plane.kinds.shape, plane.out_size
     cell = max(GRID_PX / max(hp, wp), 1.0) if max(hp, wp) * MAX_CELL_PX > GRID_PX else float(MAX_CELL_PX)
-    out_left = LEFT + wp * cell + GAP
+    out_left = LEFT + max(wp * cell, _text_width(labels.input_title, 15)) + GAP  # the titles never overlap
     width = max(out_left + ow * cell + 10, 460.0)
     parts = [
         _title(LEFT, labels.input_title),
@@ -148,11 +148,16 @@ def _window_box(box: tuple[int, int, int, int], cell: float) -> str:
     )
 
 
+def _text_width(text: str, size: float) -> float:
+    """About how wide ``text`` is at font size ``size`` (a CJK character is about twice a Latin one)."""
+    return sum(1.0 if ord(ch) > 0x2E80 else 0.56 for ch in text) * size
+
+
 def _legend(entries: list[tuple[str, str]], width: float, top: float) -> tuple[str, float]:
     """Colour squares with their texts, wrapped into rows that fit ``width``; return the SVG and its height."""
     out, x, y = [], float(LEFT), top
     for text, colour in entries:
-        span = 22 + sum(13 if ord(ch) > 0x2E80 else 7 for ch in text) + 18  # square, text (CJK is wider), gap
+        span = 22 + _text_width(text, 12.5) + 18  # square, text, gap
         if x + span > max(width, 420) and x > LEFT:
             x, y = float(LEFT), y + LEGEND_ROW
         out.append(

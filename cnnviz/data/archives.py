@@ -84,7 +84,7 @@ def _read_members(source: bytes | str | Path | BinaryIO, limits: ArchiveLimits) 
     try:
         archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise DataError.from_key("errors.zip_unreadable", detail=str(err)) from err
+        raise DataError.from_key("errors.zip_unreadable") from err
     with archive:
         infos = archive.infolist()
         _check_members(infos, limits)

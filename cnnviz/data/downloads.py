@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnviz.errors import DataError
+from cnnviz.errors import DataError, Phrase
 
 __all__ = ["RemoteSource", "cache_dir", "download"]
 
@@ -75,7 +75,12 @@ def download(
                     progress(done, total)
     except (urllib.error.URLError, OSError, ValueError) as err:
         part.unlink(missing_ok=True)
-        raise DataError.from_key("errors.download_failed", url=url, detail=str(err), dest=str(dest)) from err
+        reason = (
+            Phrase("errors.download_http", {"code": err.code})
+            if isinstance(err, urllib.error.HTTPError)
+            else Phrase("errors.download_unreachable")
+        )
+        raise DataError.from_key("errors.download_failed", url=url, reason=reason, dest=str(dest)) from err
     if md5 is not None and digest.hexdigest() != md5.lower():
         part.unlink(missing_ok=True)
         raise DataError.from_key("errors.download_corrupt", url=url)

@@ -125,7 +125,7 @@ def _decode(stream: BinaryIO | Path, *, max_side: int | None, max_pixels: int) -
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise _too_large(None, max_pixels) from err
     except _DECODE_ERRORS as err:
-        raise ImageError.from_key("errors.image_damaged", detail=str(err)) from err
+        raise ImageError.from_key("errors.image_damaged") from err
     with img:
         width, height = img.size
         if width < 1 or height < 1 or width * height > max_pixels:
@@ -139,7 +139,7 @@ def _decode(stream: BinaryIO | Path, *, max_side: int | None, max_pixels: int) -
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise _too_large((width, height), max_pixels) from err
         except _DECODE_ERRORS + (ValueError,) as err:
-            raise ImageError.from_key("errors.image_truncated", detail=str(err)) from err
+            raise ImageError.from_key("errors.image_truncated") from err
 
 
 def _too_large(size: tuple[int, int] | None, max_pixels: int) -> ImageError:

@@ -1,5 +1,6 @@
-"""Training: the config, the trainer and its callbacks, augmentation, the history, checkpoints of trained
-models, and background jobs for the page (``python -m cnnviz.train.bundled`` trains the bundled weights)."""
+"""Training: the config and its named presets, the trainer and its callbacks, augmentation, the history,
+checkpoints of trained models, and background jobs for the page (``python -m cnnviz.train.bundled`` trains
+the bundled weights through the same Trainer)."""
 
 from __future__ import annotations
 

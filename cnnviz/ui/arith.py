@@ -33,6 +33,7 @@ from cnnviz.conv import (
 )
 from cnnviz.conv.diagram import MAX_TEXT_CELLS
 from cnnviz.ui.base import error_text, t
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
@@ -98,15 +99,13 @@ def _number(where: Any, key: str, label: str, low: int, high: int, default: int,
 
 def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:
     """Draw the controls; return the layer and the (C, H, W) input (impossible values included)."""
+    kinds = [k.value for k in LayerKind]
     mode = LayerKind(
-        st.radio(
-            t("arith.mode"),
-            [k.value for k in LayerKind],
-            format_func=lambda k: t(f"arith.mode.{k}"),
-            horizontal=True,
-            key="arith_mode",
+        translated_choice(
+            "radio", t("arith.mode"), kinds, key="arith_mode", default=kinds[0],
+            format_func=lambda k: t(f"arith.mode.{k}"), horizontal=True,
         )
-    )
+    )  # fmt: skip
     conv = mode in (LayerKind.CONV, LayerKind.CONV_TRANSPOSE)
     c1, c2, c3, c4 = st.columns(4)
     height = _number(c1, "arith_height", "arith.height", 0, 256, 7)
@@ -117,12 +116,10 @@ def layer_controls() -> tuple[LayerSpec, tuple[int, int, int]]:
     stride = _number(c3, "arith_stride", "arith.stride", 0, 32, 1)
     padding_mode = "number"
     if mode is LayerKind.CONV:
-        padding_mode = c4.selectbox(
-            t("arith.padding_mode"),
-            PADDING_MODES,
-            format_func=lambda m: t(f"arith.padding_mode.{m}"),
-            key="arith_padding_mode",
-        )
+        padding_mode = translated_choice(
+            "selectbox", t("arith.padding_mode"), PADDING_MODES, key="arith_padding_mode", default=PADDING_MODES[0],
+            where=c4, format_func=lambda m: t(f"arith.padding_mode.{m}"),
+        )  # fmt: skip
     padding = _number(c4, "arith_padding", "arith.padding", 0, 64, 0, disabled=padding_mode != "number")
     dilation = _number(c4, "arith_dilation", "arith.dilation", 0, 16, 1, disabled=mode is LayerKind.AVG_POOL)
     bias, ceil_mode, output_padding = _extra_controls(mode)
@@ -152,9 +149,9 @@ def _extra_controls(mode: LayerKind) -> tuple[bool, bool, int]:
         key="arith_ceil_mode",
         disabled=mode not in (LayerKind.MAX_POOL, LayerKind.AVG_POOL),
     )
-    output_padding = _number(
-        extra[2], "arith_output_padding", "arith.output_padding", 0, 16, 0, disabled=mode is not LayerKind.CONV_TRANSPOSE
-    )
+    transposed = mode is LayerKind.CONV_TRANSPOSE
+    output_padding = _number(extra[2], "arith_output_padding", "arith.output_padding", 0, 16, 0,
+                             disabled=not transposed)  # fmt: skip
     return bias, ceil_mode, output_padding
 
 
@@ -229,7 +226,8 @@ def _show_step(detail: StepDetail, output: Any) -> None:
     """Which input cells one output cell reads, and its sum written out beside PyTorch's value."""
     row, col = detail.out_index
     count = len(detail.input_cells)
-    cells = ", ".join(f"({r}, {c})" for r, c in detail.input_cells[:SHOWN_CELLS]) + (" …" if count > SHOWN_CELLS else "")
+    cells = ", ".join(f"({r}, {c})" for r, c in detail.input_cells[:SHOWN_CELLS])
+    cells += " …" if count > SHOWN_CELLS else ""
     if count:
         st.markdown(t("arith.step_cells", row=row, col=col, n=count, cells=cells))
     else:
@@ -259,7 +257,10 @@ def stack_controls() -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
     st.header(t("arith.stack.header"))
     st.caption(t("arith.stack.caption"))
     keys = [p.key for p in STACK_PRESETS]
-    key = st.selectbox(t("arith.stack.preset"), keys, format_func=lambda k: t(f"arith.preset.{k}"), key="arith_preset")
+    key = translated_choice(
+        "selectbox", t("arith.stack.preset"), keys, key="arith_preset", default=keys[0],
+        format_func=lambda k: t(f"arith.preset.{k}"),
+    )  # fmt: skip
     preset = STACK_PRESETS[keys.index(key)]
     c, h, _ = preset.in_shape
     size = st.number_input(t("arith.stack.size"), 0, 512, h, key=f"arith_stack_size_{key}")

@@ -8,8 +8,10 @@ also used by the pooling page.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -32,16 +34,19 @@ from cnnviz.conv import (
     get_kernel,
     zoom_output_pixel,
 )
-from cnnviz.render import colorbar_figure, diverging_rgb, montage, png_bytes, symmetric_vmax
+from cnnviz.render import DIVERGING_COLORSCALE, diverging_rgb, montage, png_bytes, symmetric_vmax
 from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import error_text, t
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
     "choose_kernels",
     "choose_map",
+    "colour_bar_svg",
     "custom_grid",
     "display_width",
+    "grids_html",
     "filter_section",
     "filter_settings",
     "kernel_label",
@@ -61,6 +66,7 @@ __all__ = [
 
 PADDINGS = (0, 1, 2, 3, "same", "valid")  # the padding choices; "same" is the default
 MAGENTA = (255, 0, 255)  # the outline of the kernel window and of the zoomed pixel
+SHOWN_AS = "JPEG"  # pictures on the page: a millisecond to encode where a PNG takes 20 (downloads stay PNG)
 
 
 def kernel_label(name: str) -> str:
@@ -86,7 +92,7 @@ def signed_sum(values: Sequence[float], fmt: str = ".4f") -> str:
 
 
 def display_width(image: Image.Image, most: int) -> int:
-    """The width to show ``image`` at: at most ``most`` pixels, but never so narrow that it is less than a pixel high."""
+    """The width to show ``image`` at: at most ``most`` pixels, never so narrow that it would be under a pixel high."""
     if image.width <= most or image.height * most < image.width:
         return image.width  # fits, or a line of pixels that Streamlit cannot shrink
     return most
@@ -96,24 +102,18 @@ def pick_one(label: str, labels: Sequence[str], key: str, *, where=st) -> int:
     """A selectbox over ``labels``; return the chosen index. A single choice is written as text instead."""
     if len(labels) == 1:
         where.caption(t("ui.only_value", label=label, value=labels[0]))
-        st.session_state.pop(key, None)
         return 0
-    if st.session_state.get(key, 0) >= len(labels):
-        st.session_state[key] = 0  # the choices shrank
-    return where.selectbox(label, range(len(labels)), format_func=labels.__getitem__, key=key)
+    indices = list(range(len(labels)))
+    shown = labels.__getitem__
+    return translated_choice("selectbox", label, indices, key=key, default=0, where=where, format_func=shown)
 
 
 def choose_kernels() -> list[str]:
     """The kernel multiselect (up to six, "custom" included); return the chosen names."""
-    return st.multiselect(
-        t("filters.kernels"),
-        [*available_kernels(), "custom"],
-        default=["sobel_x"],
-        max_selections=6,
-        format_func=kernel_label,
-        help=t("filters.kernels_help"),
-        key="filters_kernels",
-    )
+    return translated_choice(
+        "multiselect", t("filters.kernels"), [*available_kernels(), "custom"], key="filters_kernels",
+        default=["sobel_x"], max_selections=6, format_func=kernel_label, help=t("filters.kernels_help"),
+    )  # fmt: skip
 
 
 @st.fragment
@@ -123,7 +123,7 @@ def filter_section(image: Image.Image, names: Sequence[str]) -> None:
     grid = custom_grid() if "custom" in names else None
     try:
         config = replace(settings, kernels=_kernels(names, grid))
-        result = apply_kernels(image, config)
+        result = _convolve(_image_id(image), config, image)
     except ValueError as err:
         st.error(error_text(err), icon="⚠️")
         return
@@ -136,12 +136,23 @@ def filter_section(image: Image.Image, names: Sequence[str]) -> None:
     show_maps_and_downloads(result, k, vmax)
 
 
+def _image_id(image: Image.Image) -> str:
+    """The image's size, mode and a digest of every pixel (Streamlit's own hash of a picture ignores its size)."""
+    return f"{image.size}{image.mode}{hashlib.sha1(image.tobytes()).hexdigest()}"
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _convolve(image_id: str, config: FilterConfig, _image: Image.Image) -> FilterResult:
+    """apply_kernels, cached on the image (by ``image_id``) and the settings: going back to a setting costs nothing."""
+    return apply_kernels(_image, config)
+
+
 def filter_settings() -> FilterConfig:
     """Stride, padding, dilation and bias sliders; return them as a config without kernels yet."""
     cols = st.columns(4)
     stride = bounded_slider(t("filters.stride"), 1, 4, 1, key="filters_stride", where=cols[0])
     padding = cols[1].selectbox(
-        t("filters.padding"), PADDINGS, index=PADDINGS.index("same"), help=t("filters.padding_help"), key="filters_padding"
+        t("filters.padding"), PADDINGS, PADDINGS.index("same"), help=t("filters.padding_help"), key="filters_padding"
     )
     dilation = bounded_slider(t("filters.dilation"), 1, 4, 1, key="filters_dilation", where=cols[2])
     # A fixed range of floats (never a single value): Streamlit's slider itself.
@@ -223,14 +234,38 @@ def _show_input_output(marked: Image.Image, output: Image.Image, result: FilterR
     """Input and output map side by side at their true relative size."""
     (_, h, w), (_, out_h, out_w) = result.in_shape, result.out_shape
     left, right = st.columns(2)
-    left.image(marked, caption=t("filters.input", w=w, h=h), width=w)
-    right.image(output, caption=t("filters.output", k=k, name=label, w=out_w, h=out_h), width=out_w)
+    left.image(marked, caption=t("filters.input", w=w, h=h), width=w, output_format=SHOWN_AS)
+    caption = t("filters.output", k=k, name=label, w=out_w, h=out_h)
+    right.image(output, caption=caption, width=out_w, output_format=SHOWN_AS)
 
 
 def show_scale(vmax: float) -> None:
     """What the colours of the output maps mean, and the colour bar."""
     st.caption(t("filters.scale_note", vmax=f"{vmax:.3g}"))
-    st.plotly_chart(colorbar_figure(-vmax, vmax, title=t("filters.colorbar")), key="filters_colorbar")
+    st.markdown(f"<div>{colour_bar_svg(vmax, t('filters.colorbar'))}</div>", unsafe_allow_html=True)
+
+
+def colour_bar_svg(vmax: float, title: str, *, width: int = 480) -> str:
+    """The diverging colour bar from −vmax to +vmax as a small SVG (a gradient and five ticks).
+
+    Drawn by the browser at once, where a Plotly colour bar takes a tenth of a second at every change.
+    """
+    stops = "".join(f'<stop offset="{pos:.2f}" stop-color="{colour}"/>' for pos, colour in DIVERGING_COLORSCALE)
+    ticks = []
+    for i, value in enumerate(np.linspace(-vmax, vmax, 5)):
+        x = 10 + i * (width - 20) / 4
+        label = signed_number(value, ".3g")
+        tick = f'<line x1="{x:.1f}" y1="40" x2="{x:.1f}" y2="45" stroke="#808495"/>'
+        text = f'<text x="{x:.1f}" y="58" font-size="11" text-anchor="middle" fill="#31333f">{label}</text>'
+        ticks.append(tick + text)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="62" viewBox="0 0 {width} 62" '
+        f'style="max-width:100%;height:auto" role="img" aria-label="{escape(title)}">'
+        f'<defs><linearGradient id="cnnviz-diverging">{stops}</linearGradient></defs>'
+        f'<text x="10" y="12" font-size="13" fill="#31333f">{escape(title)}</text>'
+        f'<rect x="10" y="18" width="{width - 20}" height="22" fill="url(#cnnviz-diverging)" stroke="#ccc"/>'
+        f'{"".join(ticks)}</svg>'
+    )
 
 
 def _channel_names(c: int) -> list[str]:
@@ -244,49 +279,58 @@ def show_zoom(zoom: PixelZoom, row: int, col: int, k: int, in_size: tuple[int, i
     where = "filters.zoom_where_padding" if padded else "filters.zoom_where"
     st.markdown(t(where, row=row, col=col, k=k, rows=rows, cols=cols))
     names = _channel_names(zoom.patch.shape[0])
-    zcols = st.columns(len(names) + 1)
-    zcols[0].markdown(t("filters.zoom_kernel"))
-    _table(zcols[0], zoom.kernel[0], "{:.3g}")
+    columns = [[(t("filters.zoom_kernel"), zoom.kernel[0], "{:.3g}")]]
     for i, name in enumerate(names):
-        zcols[i + 1].markdown(t("filters.zoom_patch", name=name))
-        _table(zcols[i + 1], zoom.patch[i], "{:.3f}")
-        zcols[i + 1].markdown(t("filters.zoom_products", name=name, total=signed_number(zoom.channel_sums[i])))
-        _table(zcols[i + 1], zoom.products[i], "{:.3f}")
+        total = signed_number(zoom.channel_sums[i])
+        columns.append([(t("filters.zoom_patch", name=name), zoom.patch[i], "{:.3f}"),
+                        (t("filters.zoom_products", name=name, total=total), zoom.products[i], "{:.3f}")])  # fmt: skip
+    st.markdown(grids_html(columns), unsafe_allow_html=True)
     terms = signed_sum([*zoom.channel_sums, zoom.bias])
     value, torch_value = signed_number(zoom.value), signed_number(zoom.pytorch_value)
     st.markdown(t("filters.zoom_equation", terms=terms, value=value, torch=torch_value))
 
 
-def _grid_table(values: np.ndarray, fmt: str) -> pd.DataFrame:
-    """A small (h, w) grid of numbers as text cells (minus signs included) for st.table."""
-    return pd.DataFrame([[fmt.format(v).replace("-", "−") for v in line] for line in values])
+def grids_html(columns: Sequence[Sequence[tuple[str, np.ndarray, str]]]) -> str:
+    """Columns of titled number grids side by side, as one HTML block (one element to send and draw, not 14).
 
+    Each column is a list of (title, (h, w) values, format) entries; negative numbers get a real minus sign.
+    """
+    cell = "border:1px solid #e0e0e6;padding:2px 7px;text-align:right;font-variant-numeric:tabular-nums"
+    blocks = []
+    for column in columns:
+        parts = []
+        for title, values, fmt in column:
+            rows = "".join(
+                "<tr>" + "".join(f'<td style="{cell}">{fmt.format(v).replace("-", "−")}</td>' for v in line) + "</tr>"
+                for line in values
+            )
+            parts.append(f'<p style="margin:0.4em 0 0.2em">{escape(title)}</p>'
+                         f'<table style="border-collapse:collapse;font-size:0.85em">{rows}</table>')  # fmt: skip
+        blocks.append(f'<div style="flex:1;min-width:10em">{"".join(parts)}</div>')
+    return f'<div style="display:flex;gap:1.2em;flex-wrap:wrap">{"".join(blocks)}</div>'
 
-def _table(where, values: np.ndarray, fmt: str) -> None:
-    where.table(_grid_table(values, fmt), hide_index=True, hide_header=True)
 
 
 def show_channels(result: FilterResult, k: int, vmax: float, bias: float) -> None:
     """One filter, channel by channel (on their own scale), and their sum plus bias."""
     st.subheader(t("filters.rgb_header"))
     c, kh, kw = result.weight.shape[1:]
-    out_w = result.out_shape[2]
     vmax_c = symmetric_vmax(result.per_channel[k], percentile=99.5)
     st.caption(t("filters.rgb_caption", size=f"{kh}×{kw}", bias=signed_number(bias, ".2f")))
     st.caption(t("filters.rgb_scales", vc=f"{vmax_c:.3g}", vmax=f"{vmax:.3g}"))
     parts = [signed_image(result.per_channel[k, i], vmax_c) for i in range(c)] + [signed_image(result.output[k], vmax)]
     captions = [t("filters.channel", name=n) for n in _channel_names(c)] + [t("filters.sum_bias")]
-    st.image(parts, caption=captions, width=display_width(parts[0], 900 // (c + 1)))
+    width = display_width(parts[0], 900 // (c + 1))
+    st.image(parts, caption=captions, width=width, output_format=SHOWN_AS)
 
 
 def show_maps_and_downloads(result: FilterResult, k: int, vmax: float) -> None:
     """All K maps stacked, the filtered photo, and download buttons for the map and the photo (PNG made on click)."""
-    k_count, _, out_w = result.out_shape
-    st.subheader(t("filters.stack_header", n=k_count))
+    st.subheader(t("filters.stack_header", n=result.out_shape[0]))
     stacked = montage(result.output, pad=4, vmax=vmax)
-    st.image(stacked, width=display_width(stacked, 960))
+    st.image(stacked, width=display_width(stacked, 960), output_format=SHOWN_AS)
     photo = filtered_image(result, k)
-    st.image(photo, caption=t("filters.photo"), width=out_w)
+    st.image(photo, caption=t("filters.photo"), width=photo.width, output_format=SHOWN_AS)
     dl = st.columns(2)
     dl[0].download_button(
         t("filters.download_map", k=k),

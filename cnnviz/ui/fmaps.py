@@ -29,7 +29,7 @@ from cnnviz.errors import CheckpointError
 from cnnviz.nets import ModelSpec, available_models, build, get_spec
 from cnnviz.render import montage, png_bytes, tile_images
 from cnnviz.ui.base import error_text, t
-from cnnviz.ui.choice import localized_selectbox
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.image_input import image_input
 from cnnviz.ui.labels import class_label, dataset_label, model_label
 
@@ -101,7 +101,9 @@ def choose_model(key: str) -> LoadedModel:
     """Show the model picker (registry models, then models trained in this session); return the choice."""
     session = st.session_state.get("session_models", {})
     options = available_models() + [SESSION_PREFIX + label for label in session]
-    choice = localized_selectbox(t("fmaps.model"), options, {o: _model_option(o) for o in options}, key=key)
+    names = {option: _model_option(option) for option in options}  # a lookup: formats the same outside a run
+    choice = translated_choice("selectbox", t("fmaps.model"), options, key=key, default=options[0],
+                               format_func=names.__getitem__)  # fmt: skip
     if choice.startswith(SESSION_PREFIX):
         entry = session[choice.removeprefix(SESSION_PREFIX)]
         model = entry["model"].eval()
@@ -151,7 +153,8 @@ def choose_input(key: str, spec: ModelSpec) -> ModelInput:
         st.caption(t("fmaps.source_photo_only", dataset=dataset_label(spec.dataset)))
         return _photo(key, spec)
     labels = {"example": t("fmaps.source_example"), "photo": t("fmaps.source_photo")}
-    source = st.radio(t("fmaps.source"), list(labels), format_func=labels.get, horizontal=True, key=f"{key}_source")
+    source = translated_choice("radio", t("fmaps.source"), list(labels), key=f"{key}_source", default="example",
+                               format_func=labels.__getitem__, horizontal=True)  # fmt: skip
     return _example(key, spec) if source == "example" else _photo(key, spec)
 
 
@@ -159,8 +162,9 @@ def _example(key: str, spec: ModelSpec) -> ModelInput:
     """Class and number controls; return a freshly drawn example of the training data."""
     col_class, col_number = st.columns(2)
     names = [class_label(spec.dataset, c) for c in spec.class_names]
-    class_index = localized_selectbox(t("fmaps.example_class"), range(len(names)), dict(enumerate(names)),
-                                      key=f"{key}_example_class_{spec.dataset}", where=col_class)  # fmt: skip
+    class_index = translated_choice("selectbox", t("fmaps.example_class"), list(range(len(names))),
+                                    key=f"{key}_example_class_{spec.dataset}", default=0, where=col_class,
+                                    format_func=names.__getitem__)  # fmt: skip
     number = int(
         col_number.number_input(
             t("fmaps.example_number"), min_value=0, max_value=MAX_EXAMPLE_NUMBER, value=0, step=1,

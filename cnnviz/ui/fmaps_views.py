@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from cnnviz import explain
 from cnnviz.nets import ModelSpec
 from cnnviz.render import (
-    colorbar_figure,
+    colorbar_image,
     diverging_rgb,
     sequential_rgb,
     symmetric_vmax,
@@ -22,7 +22,7 @@ from cnnviz.render import (
 )
 from cnnviz.ui import fmaps
 from cnnviz.ui.base import show_error, t
-from cnnviz.ui.choice import localized_selectbox
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.labels import class_label, dataset_label
 from cnnviz.ui.widgets import bounded_slider
 
@@ -96,7 +96,8 @@ def grad_cam_section(loaded: fmaps.LoadedModel, x: np.ndarray, seen: np.ndarray,
     st.caption(t("fmaps.cam_help"))
     choices = [-1, *range(len(spec.class_names))]  # -1: whatever the model predicts
     names = {-1: t("fmaps.cam_top"), **{i: class_label(spec.dataset, c) for i, c in enumerate(spec.class_names)}}
-    choice = localized_selectbox(t("fmaps.cam_class"), choices, names, key=f"fmaps_cam_class_{loaded.key}")
+    choice = translated_choice("selectbox", t("fmaps.cam_class"), choices, key=f"fmaps_cam_class_{loaded.key}",
+                               default=-1, format_func=names.__getitem__)  # fmt: skip
     target = None if choice == -1 else int(choice)
     shown = class_label(spec.dataset, top.label) if target is None else names[target]
     st.caption(t("fmaps.cam_showing", label=shown))
@@ -143,7 +144,7 @@ def _one_map(one: np.ndarray, layer: str, channel: int, row: int, col: int) -> N
     vmax = symmetric_vmax(one)
     coloured = diverging_rgb(one, vmax=vmax)[0]  # (H, W, 3) uint8
     st.image(box_on_image(coloured, explain.Box(row, col, row + 1, col + 1), scale=_scale(one.shape[0]), outside=True))
-    pass  # EXPERIMENT st.plotly_chart(colorbar_figure(-vmax, vmax, signed=True, height=110), key="fmaps_colorbar")
+    st.image(colorbar_image(-vmax, vmax, signed=True))  # a picture: cheaper to redraw than a plotly figure
     st.caption(t("fmaps.enlarged_caption", layer=layer, channel=channel, lo=float(one.min()), hi=float(one.max())))
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 from cnnviz.data import ALLOWED_EXTENSIONS, list_samples, load_image
 from cnnviz.errors import ImageError
 from cnnviz.ui.base import error_text, t
-from cnnviz.ui.choice import localized_selectbox
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.labels import sample_label
 
 __all__ = ["image_input"]
@@ -24,8 +24,9 @@ def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Im
     samples = list_samples()
     col_sample, col_upload = st.columns(2)
     with col_sample:
-        names = {stem: sample_label(stem) for stem in samples}
-        name = localized_selectbox(t("ui.sample"), list(samples), names, key=f"{key}_sample")
+        names = {stem: sample_label(stem) for stem in samples}  # a lookup: formats the same outside a run
+        name = translated_choice("selectbox", t("ui.sample"), list(samples), key=f"{key}_sample",
+                                 default=next(iter(samples)), format_func=names.__getitem__)  # fmt: skip
     with col_upload:
         upload = st.file_uploader(
             t("ui.upload", limit=st.get_option("server.maxUploadSize")),

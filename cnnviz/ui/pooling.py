@@ -10,6 +10,7 @@ from cnnviz.conv import PoolCell, PoolConfig, PoolKind, PoolResult, available_ke
 from cnnviz.render import number_grid_figure, symmetric_vmax, upscale_nearest
 from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import t
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.filters import display_width, kernel_label, pick_one, signed_image
 from cnnviz.ui.widgets import bounded_slider
 
@@ -20,33 +21,30 @@ __all__ = ["SOURCES", "choose_source", "grid_size", "pool_settings", "show_grid"
 
 def choose_source() -> str | None:
     """Pool the photo or one filtered map of it; return the filter's kernel name, or None for the photo."""
-    source = st.radio(
-        t("pool.source"),
-        SOURCES,
-        format_func=lambda s: t(f"pool.source.{s}"),
-        horizontal=True,
-        key="pool_source",
-    )
+    source = translated_choice(
+        "radio", t("pool.source"), SOURCES, key="pool_source", default=SOURCES[0],
+        format_func=lambda s: t(f"pool.source.{s}"), horizontal=True,
+    )  # fmt: skip
     if source != "filtered":
         return None
-    return st.selectbox(
-        t("pool.filter_kernel"),
-        available_kernels(),
-        index=available_kernels().index("sobel_x"),
+    return translated_choice(
+        "selectbox", t("pool.filter_kernel"), available_kernels(), key="pool_kernel_name", default="sobel_x",
         format_func=kernel_label,
-        key="pool_kernel_name",
-    )
+    )  # fmt: skip
 
 
 def pool_settings() -> PoolConfig:
     """Kind, kernel, stride, padding and ceil-mode widgets in one row; return the pooling config."""
     cols = st.columns(5)
+    kinds = [k.value for k in PoolKind]
     kind = PoolKind(
-        cols[0].radio(
-            t("pool.kind"), [k.value for k in PoolKind], format_func=lambda k: t(f"pool.kind.{k}"), key="pool_kind"
+        translated_choice(
+            "radio", t("pool.kind"), kinds, key="pool_kind", default=kinds[0], where=cols[0],
+            format_func=lambda k: t(f"pool.kind.{k}"),
         )
-    )
-    kernel_size = bounded_slider(t("pool.kernel"), 1, 6, 2, key="pool_kernel", where=cols[1], help=t("pool.kernel_help"))
+    )  # fmt: skip
+    kernel_size = bounded_slider(t("pool.kernel"), 1, 6, 2, key="pool_kernel", where=cols[1],
+                                 help=t("pool.kernel_help"))  # fmt: skip
     stride = bounded_slider(t("pool.stride"), 1, 6, 2, key="pool_stride", where=cols[2], help=t("pool.stride_help"))
     padding = bounded_slider(t("pool.padding"), 0, 3, 0, key="pool_padding", where=cols[3], help=t("pool.padding_help"))
     ceil_mode = cols[4].toggle(t("pool.ceil_mode"), help=t("pool.ceil_mode_help"), key="pool_ceil")
@@ -75,7 +73,7 @@ def show_pooled(result: PoolResult, *, signed: bool) -> None:
     (_, h, w), (_, out_h, out_w) = result.input.shape, result.output.shape
     vmax = symmetric_vmax(result.input, percentile=99.5) if signed else None  # the input's scale for both
     pooled = _to_image(result.output, vmax)
-    left, mid, right = st.columns(3)
+    left, mid, right = st.columns([w, out_w, w])  # as wide as the pictures: the input never spills over
     left.image(_to_image(result.input, vmax), caption=t("pool.input", w=w, h=h), width=w)
     mid.image(pooled, caption=t("pool.output", w=out_w, h=out_h), width=out_w)
     factor = max(1, round(w / out_w))
@@ -124,4 +122,5 @@ def _cell_text(cell: PoolCell, *, is_max: bool) -> str:
     if is_max:
         return t("pool.grid_max", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.0f}", winner=cell.winner)
     inside = len(cell.rows) * len(cell.cols)
-    return t("pool.grid_avg", row=cell.out_row, col=cell.out_col, value=f"{cell.value:.2f}", n=inside, area=cell.divisor)
+    value = f"{cell.value:.2f}"
+    return t("pool.grid_avg", row=cell.out_row, col=cell.out_col, value=value, n=inside, area=cell.divisor)
