@@ -44,7 +44,7 @@ def free_port() -> int:
 def streamlit_server(timeout: float = 90.0) -> Iterator[str]:
     """Run `streamlit run app.py` on a free localhost port; yield its base URL."""
     port = free_port()
-    log = open("/tmp/helperA/server.log", "wb") if os.environ.get("HELPER_LOG") else tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})

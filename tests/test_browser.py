@@ -245,7 +245,7 @@ def test_train_on_my_own_zip_and_refuse_a_hostile_one(server: str, context, tmp_
     uploader.set_input_files(str(_class_zip(tmp_path / "classes.zip")))
     page.wait_for_selector("text=classes.zip")
     wait_settled(page)
-    page.wait_for_selector("text=1 file(s) were skipped")
+    page.wait_for_selector("text=1 file was skipped")
     _set_number(page, "Epochs", 2)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)

@@ -32,8 +32,9 @@ def _metrics(app: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 
-def _codes(app: AppTest) -> list[str]:
-    return [c.value for c in app.code]
+def _formulas(app: AppTest) -> str:
+    """The formulas block: one Markdown element with a code block per formula."""
+    return next(m.value for m in app.markdown if m.value.startswith(translate("arith.formula", "en")))
 
 
 def _size(out: torch.Tensor) -> str:
@@ -49,7 +50,7 @@ def test_reviewer_case_7x7_kernel_3_stride_2_padding_1_gives_4x4(at: AppTest) ->
     assert not at.exception
     out = F.conv2d(torch.zeros(1, 1, 7, 7), torch.zeros(1, 1, 3, 3), stride=2, padding=1)
     assert _metrics(at)[translate("arith.out_size", "en")] == _size(out)
-    assert "O = ⌊(7 − 3 + 2·1)/2⌋ + 1 = ⌊6/2⌋ + 1 = 3 + 1 = 4" in _codes(at)
+    assert "\nO = ⌊(7 − 3 + 2·1)/2⌋ + 1 = ⌊6/2⌋ + 1 = 3 + 1 = 4\n" in _formulas(at)
     slider = at.slider(key="arith_step")
     assert slider.max == out.shape[-2] * out.shape[-1] - 1  # one step per output cell
     slider.set_value(5).run()  # second row, second column
@@ -64,9 +65,9 @@ def test_parameters_and_macs_are_written_out(at: AppTest) -> None:
     with FlopCounterMode(display=False) as counter:
         layer(torch.zeros(1, 3, 7, 7))
     params, macs = sum(p.numel() for p in layer.parameters()), counter.get_total_flops() // 2
-    codes = "\n".join(_codes(at))
-    assert f"(3×3×3)×16 + 16 = {params}" in codes
-    assert f"MACs = 5×5×16×(3×3×3) = {macs:,}" in codes
+    formulas = _formulas(at)
+    assert f"\n(3×3×3)×16 + 16 = {params}\n" in formulas
+    assert f"\nMACs = 5×5×16×(3×3×3) = {macs:,}\n" in formulas
     assert _metrics(at)[translate("arith.params", "en")] == f"{params:,}"
 
 

@@ -22,7 +22,14 @@ import torch.nn.functional as F
 
 from cnnviz.conv import scratch
 from cnnviz.conv.layers import LayerKind, LayerReport, LayerSpec, describe_layer
-from cnnviz.conv.rules import as_pair, avg_pool_divisor, conv_paddings, transpose_padding, window_reach
+from cnnviz.conv.rules import (
+    as_pair,
+    avg_pool_divisor,
+    conv_paddings,
+    spread_size,
+    transpose_padding,
+    window_reach,
+)
 from cnnviz.errors import ConfigError
 
 __all__ = [
@@ -195,7 +202,7 @@ def _axis(
         stride = spec.strides[d]
         lead = transpose_padding(kernel, dilation, as_pair(spec.padding)[d])  # negative means crop
         trail = lead + as_pair(spec.output_padding)[d]
-        spread = (size - 1) * stride + 1
+        spread = spread_size(size, stride)
         kinds = np.full(spread, CellKind.INSERTED)
         kinds[::stride] = CellKind.INPUT
         index = np.full(spread, -1)

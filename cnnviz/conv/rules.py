@@ -25,6 +25,7 @@ __all__ = [
     "kernel_span",
     "pool_strides",
     "same_padding",
+    "spread_size",
     "transpose_padding",
     "window_reach",
 ]
@@ -92,6 +93,11 @@ def transpose_padding(kernel: int, dilation: int, padding: int) -> int:
     an ordinary stride-1 convolution with the flipped kernel gives ``conv_transpose2d``'s result.
     """
     return dilation * (kernel - 1) - padding
+
+
+def spread_size(size: int, stride: int) -> int:
+    """Return the length of an input spread out with S − 1 zeros between its cells: (W − 1)·S + 1."""
+    return (size - 1) * stride + 1
 
 
 def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:

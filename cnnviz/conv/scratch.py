@@ -17,6 +17,7 @@ from cnnviz.conv.rules import (
     avg_pool_divisor,
     conv_paddings,
     pool_strides,
+    spread_size,
     transpose_padding,
     window_reach,
 )
@@ -178,7 +179,7 @@ def conv_transpose2d(
         raise ConfigError.from_key("errors.filter_channels", filter_channels=wc, channels=c)
     (sh, sw), (ph, pw), (eh, ew), (dh, dw) = map(as_pair, (stride, padding, output_padding, dilation))
     conv_transpose_output_size((h, w), (kh, kw), (sh, sw), (ph, pw), (eh, ew), (dh, dw))  # validate
-    spread = np.zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1))  # (N, C, (H−1)·S + 1, (W−1)·S + 1)
+    spread = np.zeros((n, c, spread_size(h, sh), spread_size(w, sw)))  # (N, C, (H−1)·S + 1, (W−1)·S + 1)
     spread[:, :, ::sh, ::sw] = x
     lead_h, lead_w = transpose_padding(kh, dh, ph), transpose_padding(kw, dw, pw)
     edges = [(lead_h, lead_h + eh), (lead_w, lead_w + ew)]

@@ -163,20 +163,23 @@ def show_results(report: LayerReport) -> None:
         m1.metric(t("arith.out_size"), f"{out_h}×{out_w}")
         m2.metric(t("arith.out_shape"), "×".join(map(str, report.out_shape)))
         m3.metric(t("arith.params"), f"{report.params:,}")
-        st.markdown(t("arith.formula"))
         height, width = report.size_formulas
-        st.code(height.symbolic, language=None)
-        if height == width:
-            st.code(height.substituted, language=None)
-        else:
-            st.code(f"{t('arith.out_h')}: {height.substituted}\n{t('arith.out_w')}: {width.substituted}", language=None)
+        sizes = [height.substituted] if height == width else [
+            f"{t('arith.out_h')}: {height.substituted}", f"{t('arith.out_w')}: {width.substituted}"
+        ]  # fmt: skip
+        parts = [t("arith.formula"), _fenced(height.symbolic, *sizes)]
+        counts = (("arith.params_formula", report.param_formula), ("arith.macs_formula", report.macs_formula))
+        for title, formula in counts:
+            if formula is not None:
+                parts += [t(title), _fenced(formula.symbolic, formula.substituted)]
+        st.markdown("\n\n".join(parts))  # one element for all the formulas: less to send and draw at each change
         if report.param_formula is None:
             st.caption(t("arith.no_params"))
-            return
-        st.markdown(t("arith.params_formula"))
-        st.code(f"{report.param_formula.symbolic}\n{report.param_formula.substituted}", language=None)
-        st.markdown(t("arith.macs_formula"))
-        st.code(f"{report.macs_formula.symbolic}\n{report.macs_formula.substituted}", language=None)
+
+
+def _fenced(*lines: str) -> str:
+    """Lines as a Markdown code block."""
+    return "```\n" + "\n".join(lines) + "\n```"
 
 
 def show_sliding_window(example: LayerExample) -> None:
@@ -308,4 +311,5 @@ def show_stack(reports: list[LayerReport]) -> None:
         width="stretch",
     )
     total = sum(r.params for r in reports)
-    st.markdown(t("arith.stack.total", params=f"{total:,}", rf=reports[-1].receptive_field[0] if reports else 1))
+    rf = reports[-1].receptive_field[0] if reports else 1
+    st.markdown(t("arith.stack.total", n=total, rf=rf))

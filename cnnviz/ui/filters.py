@@ -80,14 +80,15 @@ def signed_image(arr: np.ndarray, vmax: float) -> Image.Image:
 
 
 def signed_number(value: float, fmt: str = ".4f") -> str:
-    """A number with a real minus sign (U+2212): "−0.3529", "0.1000"."""
-    return f"−{abs(value):{fmt}}" if value < 0 else f"{value:{fmt}}"
+    """A number with a real minus sign (U+2212): "−0.3529", "0.1000"; one that rounds to zero has no sign."""
+    text = f"{abs(value):{fmt}}"
+    return f"−{text}" if value < 0 and float(text) != 0 else text
 
 
 def signed_sum(values: Sequence[float], fmt: str = ".4f") -> str:
     """Terms of a sum with their own signs: [−0.3529, −0.4157, 0.1] → "−0.3529 − 0.4157 + 0.1000"."""
     parts = [signed_number(values[0], fmt)] if len(values) else []
-    parts += [f"{'−' if v < 0 else '+'} {abs(v):{fmt}}" for v in values[1:]]
+    parts += [f"{'−' if signed_number(v, fmt).startswith('−') else '+'} {abs(v):{fmt}}" for v in values[1:]]
     return " ".join(parts)
 
 
@@ -130,9 +131,10 @@ def filter_section(image: Image.Image, names: Sequence[str]) -> None:
     show_shapes(result, config)
     k, label = choose_map(names)
     vmax = symmetric_vmax(result.output, percentile=99.5)  # one scale for every output map
-    zoom_section(image, result, k, label, vmax)
+    shown = signed_image(result.output[k], vmax)  # the chosen map in colour, drawn once for the zoom and the channels
+    zoom_section(image, result, k, label, shown)
     show_scale(vmax)
-    show_channels(result, k, vmax, config.bias)
+    show_channels(result, k, shown, vmax, config.bias)
     show_maps_and_downloads(result, k, vmax)
 
 
@@ -195,7 +197,7 @@ def choose_map(names: Sequence[str]) -> tuple[int, str]:
 
 
 @st.fragment
-def zoom_section(image: Image.Image, result: FilterResult, k: int, label: str, vmax: float) -> None:
+def zoom_section(image: Image.Image, result: FilterResult, k: int, label: str, shown: Image.Image) -> None:
     """The row / column sliders, input and output with the window and the pixel marked, the numbers (a fragment)."""
     _, out_h, out_w = result.out_shape
     if st.session_state.get("filters_zoom_size") != (out_h, out_w):  # a new image or setting: start at the centre
@@ -208,8 +210,7 @@ def zoom_section(image: Image.Image, result: FilterResult, k: int, label: str, v
     col = bounded_slider(t("filters.zoom_col"), 0, out_w - 1, out_w // 2, key="filters_col", where=zc[1])
     zoom = zoom_output_pixel(result, k, row, col)
     with st.container(key="filters_zoom_images"):
-        _show_input_output(mark_window(image, zoom), mark_pixel(signed_image(result.output[k], vmax), row, col),
-                           result, k, label)  # fmt: skip
+        _show_input_output(mark_window(image, zoom), mark_pixel(shown, row, col), result, k, label)
     with st.container(key="filters_zoom"):
         show_zoom(zoom, row, col, k, result.in_shape[1:])
 
@@ -277,7 +278,7 @@ def show_zoom(zoom: PixelZoom, row: int, col: int, k: int, in_size: tuple[int, i
     rows, cols = list(zoom.rows), list(zoom.cols)
     padded = min(rows) < 0 or max(rows) >= in_size[0] or min(cols) < 0 or max(cols) >= in_size[1]
     where = "filters.zoom_where_padding" if padded else "filters.zoom_where"
-    st.markdown(t(where, row=row, col=col, k=k, rows=rows, cols=cols))
+    st.markdown(t(where, row=row, col=col, k=k, rows=_indices(rows), cols=_indices(cols)))
     names = _channel_names(zoom.patch.shape[0])
     columns = [[(t("filters.zoom_kernel"), zoom.kernel[0], "{:.3g}")]]
     for i, name in enumerate(names):
@@ -288,6 +289,17 @@ def show_zoom(zoom: PixelZoom, row: int, col: int, k: int, in_size: tuple[int, i
     terms = signed_sum([*zoom.channel_sums, zoom.bias])
     value, torch_value = signed_number(zoom.value), signed_number(zoom.pytorch_value)
     st.markdown(t("filters.zoom_equation", terms=terms, value=value, torch=torch_value))
+
+
+def _indices(values: Sequence[int]) -> str:
+    """Row or column numbers as "[−1, 0, 1]" (a real minus sign for a row of the padding)."""
+    return "[" + ", ".join(signed_number(v, "d") for v in values) + "]"
+
+
+def _cell_text(value: float, fmt: str) -> str:
+    """A grid cell: a real minus sign, and none on a number that rounds to zero."""
+    text = fmt.format(abs(value))
+    return f"−{text}" if value < 0 and float(text) != 0 else text
 
 
 def grids_html(columns: Sequence[Sequence[tuple[str, np.ndarray, str]]]) -> str:
@@ -301,7 +313,7 @@ def grids_html(columns: Sequence[Sequence[tuple[str, np.ndarray, str]]]) -> str:
         parts = []
         for title, values, fmt in column:
             rows = "".join(
-                "<tr>" + "".join(f'<td style="{cell}">{fmt.format(v).replace("-", "−")}</td>' for v in line) + "</tr>"
+                "<tr>" + "".join(f'<td style="{cell}">{_cell_text(v, fmt)}</td>' for v in line) + "</tr>"
                 for line in values
             )
             parts.append(f'<p style="margin:0.4em 0 0.2em">{escape(title)}</p>'
@@ -311,14 +323,14 @@ def grids_html(columns: Sequence[Sequence[tuple[str, np.ndarray, str]]]) -> str:
 
 
 
-def show_channels(result: FilterResult, k: int, vmax: float, bias: float) -> None:
-    """One filter, channel by channel (on their own scale), and their sum plus bias."""
+def show_channels(result: FilterResult, k: int, shown: Image.Image, vmax: float, bias: float) -> None:
+    """One filter, channel by channel (on their own scale), and their sum plus bias (``shown``: map k in colour)."""
     st.subheader(t("filters.rgb_header"))
     c, kh, kw = result.weight.shape[1:]
     vmax_c = symmetric_vmax(result.per_channel[k], percentile=99.5)
     st.caption(t("filters.rgb_caption", size=f"{kh}×{kw}", bias=signed_number(bias, ".2f")))
     st.caption(t("filters.rgb_scales", vc=f"{vmax_c:.3g}", vmax=f"{vmax:.3g}"))
-    parts = [signed_image(result.per_channel[k, i], vmax_c) for i in range(c)] + [signed_image(result.output[k], vmax)]
+    parts = [signed_image(result.per_channel[k, i], vmax_c) for i in range(c)] + [shown]
     captions = [t("filters.channel", name=n) for n in _channel_names(c)] + [t("filters.sum_bias")]
     width = display_width(parts[0], 900 // (c + 1))
     st.image(parts, caption=captions, width=width, output_format=SHOWN_AS)
