@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "artifacts" / "screenshots"  # where the browser tests leave their screenshots
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,6 +34,43 @@ KNOWN_NOISE = ("fonts.gstatic", "fonts.googleapis", "Failed to load resource", "
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() and shutil.which(CHROMIUM) is not None
+
+
+def require_browser() -> None:
+    """Skip the calling test module when Chromium or Playwright is missing; with CI=true fail instead."""
+    import pytest
+
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:  # pragma: no cover - only without the dev requirements
+        found = False
+    else:
+        found = chromium_available()
+    if not found:
+        if IN_CI:
+            pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run (it installs them)", pytrace=False)
+        pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
+
+
+@contextmanager
+def chromium_context(**options) -> Iterator:
+    """A headless Chromium context (fresh profile, 1400×900, 90 s timeouts); ``options`` go to Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 900},
+            **options,
+        )
+        ctx.set_default_timeout(90_000)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
 
 
 def free_port() -> int:
@@ -115,6 +154,22 @@ def wait_settled(page, timeout: float = 90.0, quiet: float = 1.0) -> None:
             settled_since = None
         time.sleep(0.2)
     raise TimeoutError(f"page did not settle within {timeout} s: last state {state}")
+
+
+def main_text(page) -> str:
+    """What the main column says, the texts shown in its select boxes included.
+
+    The file uploader's drop zone is left out: its "Drag and drop file here" is Streamlit's own text.
+    """
+    return page.evaluate(
+        """() => {
+            const main = document.querySelector('[data-testid="stMain"]');
+            const boxes = [...main.querySelectorAll('input[role="combobox"]')].map(i => i.value);
+            const copy = main.cloneNode(true);
+            copy.querySelectorAll('[data-testid="stFileUploaderDropzone"]').forEach(e => e.remove());
+            return [copy.innerText, ...boxes].join('\\n');
+        }"""
+    )
 
 
 def exceptions_on(page) -> list[str]:

@@ -34,3 +34,21 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A fresh `streamlit run app.py` for one browser-test module; yields its base URL."""
+    from tests.browser import streamlit_server
+
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def context() -> Iterator:
+    """A headless Chromium context for one browser-test module (downloads allowed)."""
+    from tests.browser import chromium_context
+
+    with chromium_context(accept_downloads=True) as ctx:
+        yield ctx

@@ -7,8 +7,6 @@ Screenshots land in artifacts/screenshots/.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,51 +14,18 @@ from PIL import Image
 
 from cnnviz.ui.base import PAGES
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    chromium_available,
+    SHOTS,
     exceptions_on,
     full_screenshot,
-    streamlit_server,
+    require_browser,
     wait_settled,
     watch_console,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-try:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if not (chromium_available() and sync_playwright):
-    if IN_CI:
-        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
-    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def context():
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        ctx.set_default_timeout(90_000)
-        yield ctx
-        ctx.close()
+require_browser()
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 
 def _open(context, url: str):

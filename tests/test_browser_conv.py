@@ -9,8 +9,6 @@ failure. Screenshots land in artifacts/screenshots/conv-*.png.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,56 +17,23 @@ import pytest
 from PIL import Image
 
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    chromium_available,
+    SHOTS,
     exceptions_on,
     full_screenshot,
-    streamlit_server,
+    require_browser,
     wait_settled,
     watch_console,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if not (chromium_available() and sync_playwright):
-    if IN_CI:
-        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
-    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
+require_browser()
 
 PAGES = ["conv_arithmetic", "image_filters", "pooling"]
 # Texts cut off with an ellipsis: an element that clips its text and whose text is wider than its box.
 CUT_OFF_JS = """() => [...document.querySelectorAll('[data-testid="stMain"] *')]
   .filter(e => e.innerText && getComputedStyle(e).textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1)
   .map(e => e.innerText)"""
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def context():
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        ctx.set_default_timeout(90_000)
-        yield ctx
-        ctx.close()
 
 
 def _open(context, url: str, lang: str = "en"):

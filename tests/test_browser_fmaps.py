@@ -6,61 +6,24 @@ Playwright is a failure, not a skip). Screenshots land in artifacts/screenshots/
 
 from __future__ import annotations
 
-import os
-import re
 import statistics
-import tempfile
 from pathlib import Path
-
-import pytest
 
 from cnnviz.i18n import translate
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    chromium_available,
+    SHOTS,
     exceptions_on,
     full_screenshot,
-    streamlit_server,
+    main_text,
+    require_browser,
     wait_settled,
     watch_console,
 )
+from tests.text_checks import english_runs
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z][a-z]+(?: [A-Za-z]?[a-z]+){2,}\b")  # three English words in a row
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if not (chromium_available() and sync_playwright):
-    if IN_CI:
-        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
-    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def context():
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        ctx.set_default_timeout(90_000)
-        yield ctx
-        ctx.close()
+require_browser()
 
 
 def _open_fmaps(context, server: str):
@@ -72,36 +35,20 @@ def _open_fmaps(context, server: str):
     return page, console
 
 
-def _main_text(page) -> str:
-    """What the main column says, the texts shown in its select boxes included.
-
-    The file uploader's drop zone is left out: its "Drag and drop file here" is Streamlit's own text.
-    """
-    return page.evaluate(
-        """() => {
-            const main = document.querySelector('[data-testid="stMain"]');
-            const boxes = [...main.querySelectorAll('input[role="combobox"]')].map(i => i.value);
-            const copy = main.cloneNode(true);
-            copy.querySelectorAll('[data-testid="stFileUploaderDropzone"]').forEach(e => e.remove());
-            return [copy.innerText, ...boxes].join('\\n');
-        }"""
-    )
-
-
 def test_the_korean_page_reads_korean(server: str, context) -> None:
     page, console = _open_fmaps(context, server)
-    assert ENGLISH_SENTENCE.search(_main_text(page)), "the check finds English on the English page"
+    assert english_runs(main_text(page)), "the check finds English on the English page"
     page.get_by_text("한국어").click()
     page.wait_for_selector(f"h1:has-text('{translate('fmaps.title', 'ko')}')")
     wait_settled(page)
     full_screenshot(page, SHOTS / "feature_maps-ko.png")
-    assert ENGLISH_SENTENCE.findall(_main_text(page)) == []
+    assert english_runs(main_text(page)) == []
     shown = page.locator(".st-key-fmaps_example_class_shapes_ko input[role='combobox']").input_value()
     assert shown == translate("labels.class.shapes.circle", "ko")  # the box's own text follows the language
     page.locator('[data-testid="stRadio"] label', has_text=translate("fmaps.source_photo", "ko")).click()
     wait_settled(page)
     full_screenshot(page, SHOTS / "feature_maps-ko-photo.png")
-    assert ENGLISH_SENTENCE.findall(_main_text(page)) == []
+    assert english_runs(main_text(page)) == []
     assert exceptions_on(page) == []
     assert console.app_errors() == []
     page.close()

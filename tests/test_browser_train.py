@@ -7,63 +7,23 @@ Screenshots land in artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-import pytest
-
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    chromium_available,
+    SHOTS,
     exceptions_on,
     full_screenshot,
-    streamlit_server,
+    main_text,
+    require_browser,
     wait_settled,
     watch_console,
 )
+from tests.text_checks import english_runs
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "artifacts" / "screenshots"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-try:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if not (chromium_available() and sync_playwright):
-    if IN_CI:
-        pytest.fail("CI=true but Chromium or Playwright is missing: run .ci/run, which installs them", pytrace=False)
-    pytest.skip("Chromium (/usr/bin/chromium) or Playwright missing", allow_module_level=True)
-
-# English words of the page's own texts that a Korean page must not show (names such as TinyVGG may stay).
-ENGLISH_WORDS = ("Training", "Epoch", "epoch", "images/s", "validation", "Download", "Pause", "Finished", "Loss",
-                 "Accuracy", "Misclassified", "weights", "Settings")  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def server() -> str:
-    with streamlit_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def context():
-    with sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="cnnviz-chromium-"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
-            accept_downloads=True,
-        )
-        ctx.set_default_timeout(90_000)
-        yield ctx
-        ctx.close()
+require_browser()
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 
 def _open_live_training(context, server: str, *, korean: bool = False):
@@ -102,10 +62,6 @@ def _click_until_gone(page, name: str, tries: int = 3) -> None:
     raise AssertionError(f"the {name!r} button did not react to {tries} clicks")
 
 
-def _main_text(page) -> str:
-    return page.locator('[data-testid="stMain"]').inner_text()
-
-
 def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_path: Path) -> None:
     page, console = _open_live_training(context, server)
     _set_number(page, "Training images", 1024)
@@ -120,7 +76,7 @@ def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_
     page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
     wait_settled(page)
     full_screenshot(page, SHOTS / "live_training-done-en.png")
-    assert "This file holds the weights" in _main_text(page) or "is also the best" in _main_text(page)
+    assert "This file holds the weights" in main_text(page) or "is also the best" in main_text(page)
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the model (.pt)").click()
@@ -135,7 +91,7 @@ def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_
     page.get_by_role("button", name="Look inside this model (Feature maps)").last.click()
     page.wait_for_selector("h1:has-text('Feature maps')")
     wait_settled(page)
-    assert f"{saved.name} (uploaded)" in _main_text(page)
+    assert f"{saved.name} (uploaded)" in main_text(page)
     full_screenshot(page, SHOTS / "live_training-loaded-in-feature-maps.png")
     assert exceptions_on(page) == []
     assert console.app_errors() == []
@@ -152,14 +108,14 @@ def test_a_run_in_korean_shows_korean_while_it_trains_and_after(server: str, con
     _click_until_gone(page, "일시 정지")
     page.wait_for_selector("text=일시 정지됨")
     full_screenshot(page, SHOTS / "live_training-running-ko.png")
-    running = _main_text(page)
+    running = main_text(page)
     _click_until_gone(page, "계속")
     page.wait_for_selector("text=혼동 행렬 (검증)", timeout=240_000)
     wait_settled(page)
     full_screenshot(page, SHOTS / "live_training-done-ko.png")
-    done = _main_text(page)
+    done = main_text(page)
     for text in (running, done):
-        assert [word for word in ENGLISH_WORDS if word in text] == []
+        assert english_runs(text) == []
     assert "이 파일에는" in done or "가장 좋은 에폭" in done
     assert exceptions_on(page) == []
     assert console.app_errors() == []

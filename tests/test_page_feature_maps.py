@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from cnnviz.data import FONTS_DIR, draw_example, example_input
 from cnnviz.errors import ImageError, Phrase
 from cnnviz.i18n import translate
 from cnnviz.nets import build, get_spec
+from tests.text_checks import untranslated
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "feature_maps.py")
@@ -335,7 +335,6 @@ def test_broken_bundled_weights_say_why_in_korean(tmp_path: Path, monkeypatch: p
 # --------------------------------------------------------------------------- Korean
 
 
-ENGLISH_SENTENCE = re.compile(r"\b[A-Za-z][a-z]+(?: [A-Za-z]?[a-z]+){2,}\b")  # three English words in a row
 
 
 def _texts(at: AppTest) -> list[str]:
@@ -354,7 +353,7 @@ def test_korean_page_shows_no_english_sentence(model: str) -> None:
     _ok(at)
     assert at.title[0].value == translate("fmaps.title", "ko")
     assert translate(f"labels.model_description.{model}", "ko") in [c.value for c in at.caption]
-    english = [text for text in _texts(at) if ENGLISH_SENTENCE.search(text)]
+    english = untranslated(_texts(at))
     assert english == []
     spec = get_spec(model)
     classes = _box(at, f"fmaps_example_class_{spec.dataset}").options
@@ -379,4 +378,4 @@ def test_korean_photo_mode_and_a_broken_upload() -> None:
     _ok(at)
     expected = ImageError.from_key("errors.image_unreadable", formats=Phrase("errors.image_formats")).localized("ko")
     assert any("broken.png" in e.value and expected in e.value for e in at.error), [e.value for e in at.error]
-    assert [text for text in _texts(at) if ENGLISH_SENTENCE.search(text)] == []
+    assert untranslated(_texts(at)) == []

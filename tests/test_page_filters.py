@@ -116,7 +116,7 @@ def test_one_pixel_high_or_wide_uploads_work(size: tuple[int, int]) -> None:
 
 
 def test_signed_terms_use_a_real_minus_and_no_sign_on_zero() -> None:
-    from cnnviz.ui.filters import signed_number, signed_sum
+    from cnnviz.render import signed_number, signed_sum
 
     assert signed_sum([-0.3529, -0.4157, 0.1]) == "−0.3529 − 0.4157 + 0.1000"
     assert signed_number(-0.00001) == "0.0000" and signed_number(-0.25, ".2f") == "−0.25"

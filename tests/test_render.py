@@ -5,14 +5,12 @@ from __future__ import annotations
 import io
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 import torch
 from PIL import Image
 
 from cnnviz.render import (
     DIVERGING_COLORSCALE,
-    colorbar_figure,
     diverging_rgb,
     montage,
     number_grid_figure,
@@ -133,16 +131,6 @@ def test_number_grid_figure() -> None:
         number_grid_figure(np.zeros(3))
 
 
-def test_colorbar_figure() -> None:
-    fig = colorbar_figure(-3.0, 3.0, title="scale")
-    assert isinstance(fig, go.Figure)
-    heat = fig.data[0]
-    assert heat.zmin == -3.0 and heat.zmax == 3.0
-    assert [list(c) for c in heat.colorscale][0][1] == DIVERGING_COLORSCALE[0][1]
-    flat = colorbar_figure(2.0, 2.0, signed=False)  # constant map: still a valid bar
-    assert flat.data[0].zmax > flat.data[0].zmin
-
-
 def test_tile_images_places_each_tile_row_major_with_gaps() -> None:
     from cnnviz.render import tile_images
 
@@ -158,14 +146,24 @@ def test_tile_images_places_each_tile_row_major_with_gaps() -> None:
     assert gray.shape == (2 * 2 + 1, 3 * 3 + 2, 3)
 
 
-def test_colorbar_image_runs_from_vmin_to_vmax_with_white_at_zero() -> None:
-    from cnnviz.render import colorbar_image
+def test_colorbar_svg_has_the_colour_scale_and_ticks_from_vmin_to_vmax() -> None:
+    import xml.etree.ElementTree as ET
 
-    img = np.asarray(colorbar_image(-2.0, 2.0, signed=True, width=248))  # bar: columns 24 … 223 (200 values)
-    assert img.shape[1] == 248
-    bar = img[5, 24:224]  # (200, 3)
-    np.testing.assert_array_equal(bar[0], diverging_rgb(np.array([[-2.0]]), vmax=2.0)[0][0, 0])
-    np.testing.assert_array_equal(bar[-1], diverging_rgb(np.array([[2.0]]), vmax=2.0)[0][0, 0])
-    assert np.abs(bar[99:101].astype(int) - 247).max() <= 6  # the middle of the bar is (nearly) white: 0
-    assert (img[5, :20] == 255).all()  # white margin before the bar
+    from cnnviz.render import colorbar_svg
 
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(colorbar_svg(-2.0, 2.0, signed=True, title="scale & <value>"))
+    stops = [(float(s.get("offset")), s.get("stop-color")) for s in root.iterfind(".//svg:stop", ns)]
+    assert stops == [(round(pos, 3), colour) for pos, colour in DIVERGING_COLORSCALE]
+    labels = [t.text for t in root.iterfind(".//svg:text", ns)]
+    assert labels == ["scale & <value>", "−2", "−1", "0", "1", "2"]  # np.linspace(-2, 2, 5), real minus signs
+    flat = ET.fromstring(colorbar_svg(3.0, 3.0, signed=False))  # a constant map: still a valid bar
+    assert [t.text for t in flat.iterfind(".//svg:text", ns)][1:] == ["2.5", "2.75", "3", "3.25", "3.5"]
+
+
+def test_signed_numbers_use_a_real_minus_sign() -> None:
+    from cnnviz.render import signed_number, signed_sum
+
+    assert signed_number(-0.35294) == "−0.3529" and signed_number(0.1) == "0.1000"
+    assert signed_number(-0.00001) == "0.0000"  # rounds to zero: no sign
+    assert signed_sum([-0.3529, -0.4157, 0.1]) == "−0.3529 − 0.4157 + 0.1000"

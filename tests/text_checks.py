@@ -1,4 +1,4 @@
-"""Checks on the texts a page shows in AppTest: a Korean page should show no English sentence."""
+"""Checks on the texts a page shows (in AppTest or in the browser): a Korean page should show no English sentence."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ def shown_texts(at: AppTest) -> list[str]:
     return [text for text in texts if isinstance(text, str) and text]
 
 
+def untranslated(texts: list[str]) -> list[str]:
+    """The texts with no Korean letter that hold three English words in a row (a sentence left untranslated)."""
+    return [text for text in texts if not HANGUL.search(text) and ENGLISH_RUN.search(text)]
+
+
 def english_sentences(at: AppTest) -> list[str]:
-    """Texts with no Korean letter that hold three English words in a row (a sentence left untranslated)."""
-    return [text for text in shown_texts(at) if not HANGUL.search(text) and ENGLISH_RUN.search(text)]
+    """The untranslated texts among the page's texts and widget labels (see ``untranslated``)."""
+    return untranslated(shown_texts(at))
+
+
+def english_runs(text: str) -> list[str]:
+    """The runs of three English words or more in the lines of ``text`` that hold no Korean letter."""
+    return [run.group(0) for line in text.splitlines() if not HANGUL.search(line) for run in ENGLISH_RUN.finditer(line)]

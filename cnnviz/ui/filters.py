@@ -34,7 +34,7 @@ from cnnviz.conv import (
     get_kernel,
     zoom_output_pixel,
 )
-from cnnviz.render import DIVERGING_COLORSCALE, diverging_rgb, montage, png_bytes, symmetric_vmax
+from cnnviz.render import colorbar_svg, diverging_rgb, montage, png_bytes, signed_number, signed_sum, symmetric_vmax
 from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.choices import translated_choice
@@ -43,7 +43,6 @@ from cnnviz.ui.widgets import bounded_slider
 __all__ = [
     "choose_kernels",
     "choose_map",
-    "colour_bar_svg",
     "custom_grid",
     "display_width",
     "grids_html",
@@ -58,9 +57,7 @@ __all__ = [
     "show_scale",
     "show_shapes",
     "show_zoom",
-    "signed_number",
     "signed_image",
-    "signed_sum",
     "zoom_section",
 ]
 
@@ -77,19 +74,6 @@ def kernel_label(name: str) -> str:
 def signed_image(arr: np.ndarray, vmax: float) -> Image.Image:
     """Colour a signed (H, W) map blue – white – red on the symmetric scale ±vmax."""
     return Image.fromarray(diverging_rgb(arr, vmax=vmax)[0])
-
-
-def signed_number(value: float, fmt: str = ".4f") -> str:
-    """A number with a real minus sign (U+2212): "−0.3529", "0.1000"; one that rounds to zero has no sign."""
-    text = f"{abs(value):{fmt}}"
-    return f"−{text}" if value < 0 and float(text) != 0 else text
-
-
-def signed_sum(values: Sequence[float], fmt: str = ".4f") -> str:
-    """Terms of a sum with their own signs: [−0.3529, −0.4157, 0.1] → "−0.3529 − 0.4157 + 0.1000"."""
-    parts = [signed_number(values[0], fmt)] if len(values) else []
-    parts += [f"{'−' if signed_number(v, fmt).startswith('−') else '+'} {abs(v):{fmt}}" for v in values[1:]]
-    return " ".join(parts)
 
 
 def display_width(image: Image.Image, most: int) -> int:
@@ -243,30 +227,8 @@ def _show_input_output(marked: Image.Image, output: Image.Image, result: FilterR
 def show_scale(vmax: float) -> None:
     """What the colours of the output maps mean, and the colour bar."""
     st.caption(t("filters.scale_note", vmax=f"{vmax:.3g}"))
-    st.markdown(f"<div>{colour_bar_svg(vmax, t('filters.colorbar'))}</div>", unsafe_allow_html=True)
-
-
-def colour_bar_svg(vmax: float, title: str, *, width: int = 480) -> str:
-    """The diverging colour bar from −vmax to +vmax as a small SVG (a gradient and five ticks).
-
-    Drawn by the browser at once, where a Plotly colour bar takes a tenth of a second at every change.
-    """
-    stops = "".join(f'<stop offset="{pos:.2f}" stop-color="{colour}"/>' for pos, colour in DIVERGING_COLORSCALE)
-    ticks = []
-    for i, value in enumerate(np.linspace(-vmax, vmax, 5)):
-        x = 10 + i * (width - 20) / 4
-        label = signed_number(value, ".3g")
-        tick = f'<line x1="{x:.1f}" y1="40" x2="{x:.1f}" y2="45" stroke="#808495"/>'
-        text = f'<text x="{x:.1f}" y="58" font-size="11" text-anchor="middle" fill="#31333f">{label}</text>'
-        ticks.append(tick + text)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="62" viewBox="0 0 {width} 62" '
-        f'style="max-width:100%;height:auto" role="img" aria-label="{escape(title)}">'
-        f'<defs><linearGradient id="cnnviz-diverging">{stops}</linearGradient></defs>'
-        f'<text x="10" y="12" font-size="13" fill="#31333f">{escape(title)}</text>'
-        f'<rect x="10" y="18" width="{width - 20}" height="22" fill="url(#cnnviz-diverging)" stroke="#ccc"/>'
-        f'{"".join(ticks)}</svg>'
-    )
+    bar = colorbar_svg(-vmax, vmax, signed=True, title=t("filters.colorbar"))
+    st.markdown(f"<div>{bar}</div>", unsafe_allow_html=True)
 
 
 def _channel_names(c: int) -> list[str]:

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from cnnviz import explain
 from cnnviz.nets import ModelSpec
 from cnnviz.render import (
-    colorbar_image,
+    colorbar_svg,
     diverging_rgb,
     sequential_rgb,
     symmetric_vmax,
@@ -144,7 +144,7 @@ def _one_map(one: np.ndarray, layer: str, channel: int, row: int, col: int) -> N
     vmax = symmetric_vmax(one)
     coloured = diverging_rgb(one, vmax=vmax)[0]  # (H, W, 3) uint8
     st.image(box_on_image(coloured, explain.Box(row, col, row + 1, col + 1), scale=_scale(one.shape[0]), outside=True))
-    st.image(colorbar_image(-vmax, vmax, signed=True))  # a picture: cheaper to redraw than a plotly figure
+    st.markdown(colorbar_svg(-vmax, vmax, signed=True), unsafe_allow_html=True)  # drawn by the browser at once
     st.caption(t("fmaps.enlarged_caption", layer=layer, channel=channel, lo=float(one.min()), hi=float(one.max())))
 
 
