@@ -12,18 +12,14 @@ the caller choose the polarity (white ink on black, as the digits and MNIST are,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image
 
-from cnnviz.data.preprocessing import _border_median, normalize, preprocess
+from cnnviz.data.preprocessing import InputSpec, _border_median, normalize, preprocess
 from cnnviz.data.registry import DATASETS
 from cnnviz.errors import ConfigError
-
-if TYPE_CHECKING:  # only for annotations: importing it would make a cycle
-    from cnnviz.nets.registry import ModelSpec
 
 __all__ = [
     "EXAMPLE_SEED_BASE",
@@ -40,7 +36,7 @@ EXAMPLE_SEED_BASE = 1_000_000  # example k uses seed EXAMPLE_SEED_BASE + k; bund
 MAX_EXAMPLE_NUMBER = 9_999  # example numbers run from 0 to this
 
 
-def can_draw_examples(spec: ModelSpec) -> bool:
+def can_draw_examples(spec: InputSpec) -> bool:
     """Return True when examples of ``spec``'s training data can be drawn here, in the size and classes it expects."""
     info = DATASETS.get(spec.dataset)
     return (
@@ -72,7 +68,7 @@ def draw_example(dataset: str, class_index: int, *, number: int = 0) -> np.ndarr
     return pictures[int(np.flatnonzero(labels == class_index)[0])]
 
 
-def example_input(spec: ModelSpec, picture: np.ndarray) -> torch.Tensor:
+def example_input(spec: InputSpec, picture: np.ndarray) -> torch.Tensor:
     """Turn a drawn uint8 picture (H, W, C) into the normalised batch (1, C, H, W), exactly as in training."""
     if picture.shape != (spec.image_size, spec.image_size, spec.in_channels):
         raise ConfigError.from_key("errors.example_wrong_size", size=_shape_text(picture.shape), model=spec.name,
@@ -101,7 +97,7 @@ def border_brightness(picture: Image.Image) -> float:
     return _border_median(np.asarray(picture.convert("L"), dtype=np.float32) / 255.0)  # (H, W)
 
 
-def photo_input(spec: ModelSpec, picture: Image.Image, *, invert: bool | None = None) -> PhotoInput:
+def photo_input(spec: InputSpec, picture: Image.Image, *, invert: bool | None = None) -> PhotoInput:
     """Prepare a photo as ``spec``'s model expects; for one-channel models choose the polarity.
 
     ``invert=None`` inverts exactly when the border is light (above 0.5), the rule

@@ -84,7 +84,7 @@ def load_image(
 def check_min_size(img: Image.Image, min_side: int, what: str) -> None:
     """Raise ImageError unless both sides of ``img`` are at least ``min_side`` pixels.
 
-    ``what`` names the operation in the message, e.g. "a 7×7 kernel with padding 0".
+    ``what`` names the operation in the message: a Phrase (translated with the message) or a plain text.
     """
     width, height = img.size
     if min(width, height) < min_side:

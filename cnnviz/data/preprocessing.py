@@ -5,26 +5,37 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-if TYPE_CHECKING:  # only for annotations: importing it would make a cycle
-    from cnnviz.nets.registry import ModelSpec
-
-__all__ = ["centre_by_mass", "normalize", "preprocess"]
+__all__ = ["InputSpec", "centre_by_mass", "normalize", "preprocess"]
 
 
-def normalize(x: torch.Tensor, spec: ModelSpec) -> torch.Tensor:
+class InputSpec(Protocol):
+    """What preparing an input needs to know about a model (a ``cnnviz.nets.ModelSpec`` is one)."""
+
+    name: str  # the model's registry name
+    dataset: str  # the data set it was trained on
+    in_channels: int  # 3 for RGB, 1 for grayscale
+    image_size: int  # square input side in pixels
+    class_names: Sequence[str]  # output index → class label
+    mean: Sequence[float]  # per-channel mean subtracted
+    std: Sequence[float]  # per-channel std divided by
+    digit_style: bool  # prepared like MNIST digits
+
+
+def normalize(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     """Return ``(x - mean) / std`` per channel for a batch in [0, 1], shape (N, C, H, W)."""
     mean = torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     return (x - mean) / std
 
 
-def preprocess(spec: ModelSpec, pil_image: Image.Image) -> torch.Tensor:
+def preprocess(spec: InputSpec, pil_image: Image.Image) -> torch.Tensor:
     """Turn a PIL image into the normalised batch the model was trained on, shape (1, C, H, W).
 
     Colour models: convert, resize the short side and centre-crop to image_size. Digit models
