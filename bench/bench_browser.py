@@ -24,7 +24,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cnnviz.conv import conv_output_size  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server, wait_settled  # noqa: E402
+from tests.browser import chromium_context, streamlit_server, wait_settled  # noqa: E402
 
 # Page-side helpers: the clock starts at the first input event of a change; "shown" checks read the DOM.
 BENCH_JS = """() => {
@@ -208,17 +207,8 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=10, help="changes per control (default 10)")
     parser.add_argument("--only", default=",".join(CONTROLS), help="pages to time: " + ", ".join(CONTROLS))
     args = parser.parse_args()
-    from playwright.sync_api import sync_playwright
-
     rows = []
-    with streamlit_server() as url, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="cnnviz-bench-"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900},
-        )
+    with streamlit_server() as url, chromium_context() as context:
         warm = context.new_page()  # the first visit of a page pays imports and caches: not what a change costs
         for name in args.only.split(","):
             for control in CONTROLS[name]:
@@ -232,7 +222,6 @@ def main() -> None:
                     rows.append((control, time_control(context, url, control, args.changes)))
                 except Exception as err:  # a page that changed under us: say so and time the others
                     rows.append((control, f"{type(err).__name__}: {str(err).splitlines()[0][:80]}"))
-        context.close()
     load = ", ".join(f"{a:.2f}" for a in (*load_before, *os.getloadavg()[:1]))
     print(f"headless Chromium 1400×900, {args.changes} changes each; load (1, 5, 15 min) before, 1 min after: {load}")
     print(f"| {'page':<16} | {'control':<16} | {'median ms':>9} | {'range ms':>11} |")

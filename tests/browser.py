@@ -172,6 +172,29 @@ def main_text(page) -> str:
     )
 
 
+def set_number(page, label: str, value: int) -> None:
+    """Type ``value`` into the number input labelled ``label`` and wait for the rerun."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_settled(page)
+
+
+def click_until_gone(page, name: str, tries: int = 3) -> None:
+    """Click a button drawn in a ticking fragment until it goes away (a click can land mid-redraw)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    button = page.get_by_role("button", name=name)
+    for _ in range(tries):
+        button.click(timeout=60_000)
+        try:
+            button.wait_for(state="detached", timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    raise AssertionError(f"the {name!r} button did not react to {tries} clicks")
+
+
 def exceptions_on(page) -> list[str]:
     return [el.inner_text() for el in page.query_selector_all('[data-testid="stException"]')]
 

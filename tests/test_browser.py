@@ -15,9 +15,11 @@ from PIL import Image
 from cnnviz.ui.base import PAGES
 from tests.browser import (
     SHOTS,
+    click_until_gone,
     exceptions_on,
     full_screenshot,
     require_browser,
+    set_number,
     wait_settled,
     watch_console,
 )
@@ -25,7 +27,6 @@ from tests.browser import (
 ROOT = Path(__file__).resolve().parent.parent
 
 require_browser()
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 
 def _open(context, url: str):
@@ -123,40 +124,20 @@ def test_sample_photo_bytes_are_an_image() -> None:
     assert Image.open(io.BytesIO(data)).size[0] > 0
 
 
-def _set_number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_settled(page)
-
-
-def _click_until_gone(page, name: str, tries: int = 3) -> None:
-    """Click a button drawn in a ticking fragment until it goes away (a click can land mid-redraw)."""
-    button = page.get_by_role("button", name=name)
-    for _ in range(tries):
-        button.click(timeout=60_000)
-        try:
-            button.wait_for(state="detached", timeout=10_000)
-            return
-        except PlaywrightTimeoutError:
-            continue
-    raise AssertionError(f"the {name!r} button did not react to {tries} clicks")
-
-
 def test_train_pause_resume_and_finish_in_the_browser(server: str, context) -> None:
     """A learner's run: small settings, Start, Pause, Resume, visit another page, come back to the finished run."""
     page, console = _open(context, server)  # through app.py, so the sidebar has the app's navigation
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Live training", exact=True).click()
     page.wait_for_selector("h1:has-text('Live training')")
     wait_settled(page)
-    _set_number(page, "Training images", 1024)
-    _set_number(page, "Validation images", 128)
-    _set_number(page, "Epochs", 4)
+    set_number(page, "Training images", 1024)
+    set_number(page, "Validation images", 128)
+    set_number(page, "Epochs", 4)
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Pause").wait_for(timeout=120_000)
-    _click_until_gone(page, "Pause")
+    click_until_gone(page, "Pause")
     page.wait_for_selector("text=Paused")
-    _click_until_gone(page, "Resume")
+    click_until_gone(page, "Resume")
     # Training goes on while the learner visits another page, and the run is still there on return.
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Pooling", exact=True).click()
     page.wait_for_selector("h1:has-text('Pooling')")
@@ -211,7 +192,7 @@ def test_train_on_my_own_zip_and_refuse_a_hostile_one(server: str, context, tmp_
     page.wait_for_selector("text=classes.zip")
     wait_settled(page)
     page.wait_for_selector("text=1 file was skipped")
-    _set_number(page, "Epochs", 2)
+    set_number(page, "Epochs", 2)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
     full_screenshot(page, SHOTS / "live_training-own-zip.png")

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from tests.browser import (
     SHOTS,
+    click_until_gone,
     exceptions_on,
     full_screenshot,
     main_text,
     require_browser,
+    set_number,
     wait_settled,
     watch_console,
 )
@@ -23,7 +25,6 @@ from tests.text_checks import english_runs
 ROOT = Path(__file__).resolve().parent.parent
 
 require_browser()
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 
 
 def _open_live_training(context, server: str, *, korean: bool = False):
@@ -42,37 +43,17 @@ def _open_live_training(context, server: str, *, korean: bool = False):
     return page, console
 
 
-def _set_number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_settled(page)
-
-
-def _click_until_gone(page, name: str, tries: int = 3) -> None:
-    """Click a button drawn in a ticking fragment until it goes away (a click can land mid-redraw)."""
-    button = page.get_by_role("button", name=name)
-    for _ in range(tries):
-        button.click(timeout=60_000)
-        try:
-            button.wait_for(state="detached", timeout=10_000)
-            return
-        except PlaywrightTimeoutError:
-            continue
-    raise AssertionError(f"the {name!r} button did not react to {tries} clicks")
-
-
 def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_path: Path) -> None:
     page, console = _open_live_training(context, server)
-    _set_number(page, "Training images", 1024)
-    _set_number(page, "Validation images", 64)
-    _set_number(page, "Epochs", 4)
+    set_number(page, "Training images", 1024)
+    set_number(page, "Validation images", 64)
+    set_number(page, "Epochs", 4)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_selector("text=First-layer filters after epoch 1", timeout=120_000)  # a little into the run
-    _click_until_gone(page, "Pause")
+    click_until_gone(page, "Pause")
     page.wait_for_selector("text=Paused")
     full_screenshot(page, SHOTS / "live_training-running-en.png")
-    _click_until_gone(page, "Resume")
+    click_until_gone(page, "Resume")
     page.wait_for_selector("text=Confusion matrix (validation)", timeout=240_000)
     wait_settled(page)
     full_screenshot(page, SHOTS / "live_training-done-en.png")
@@ -100,16 +81,16 @@ def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_
 
 def test_a_run_in_korean_shows_korean_while_it_trains_and_after(server: str, context) -> None:
     page, console = _open_live_training(context, server, korean=True)
-    _set_number(page, "학습 이미지 수", 1024)
-    _set_number(page, "검증 이미지 수", 64)
-    _set_number(page, "에폭", 4)
+    set_number(page, "학습 이미지 수", 1024)
+    set_number(page, "검증 이미지 수", 64)
+    set_number(page, "에폭", 4)
     page.get_by_role("button", name="학습 시작").click()
     page.wait_for_selector("text=에폭 1 후 첫 층 필터", timeout=120_000)  # a little into the run
-    _click_until_gone(page, "일시 정지")
+    click_until_gone(page, "일시 정지")
     page.wait_for_selector("text=일시 정지됨")
     full_screenshot(page, SHOTS / "live_training-running-ko.png")
     running = main_text(page)
-    _click_until_gone(page, "계속")
+    click_until_gone(page, "계속")
     page.wait_for_selector("text=혼동 행렬 (검증)", timeout=240_000)
     wait_settled(page)
     full_screenshot(page, SHOTS / "live_training-done-ko.png")

@@ -86,7 +86,7 @@ def _holds(chosen: Download, by_kind: dict[Weights, Download]) -> str:
 
 def load_section() -> None:
     """Load a .pt file downloaded earlier: hand it to the Feature-maps page and offer to look inside."""
-    with st.expander(t("train.load_title")):
+    with st.expander(t("train.load_title"), key="train_load_section"):  # a key: it stays open across reruns
         upload = st.file_uploader(t("train.load_upload"), type=["pt"], key="train_load")
         if upload is None:
             return
