@@ -111,6 +111,9 @@ def test_one_pixel_high_or_wide_uploads_work(size: tuple[int, int]) -> None:
     assert only == ["Output row: 0 (the only possible value)"] * (h == 1) + [
         "Output column: 0 (the only possible value)"
     ] * (w == 1)  # a range of one value is written, not drawn as a slider
+    captions = [c.value for c in at.caption]
+    if w == 1 and h > 1:  # a line one pixel wide cannot hold its caption: it is written below it
+        assert translate("filters.input", "en", w=w, h=h) in captions
     at.slider(key="filters_stride").set_value(2).run()  # "same" needs stride 1: a message, not a traceback
     assert not at.exception and at.error
 

@@ -167,3 +167,20 @@ def test_signed_numbers_use_a_real_minus_sign() -> None:
     assert signed_number(-0.35294) == "−0.3529" and signed_number(0.1) == "0.1000"
     assert signed_number(-0.00001) == "0.0000"  # rounds to zero: no sign
     assert signed_sum([-0.3529, -0.4157, 0.1]) == "−0.3529 − 0.4157 + 0.1000"
+
+
+def test_tiny_pictures_are_enlarged_for_display_but_lines_stay_lines() -> None:
+    from PIL import Image
+
+    from cnnviz.ui.widgets import NARROW, TALLEST, enlarged_for_display
+
+    assert enlarged_for_display(Image.new("RGB", (1, 1))).size == (NARROW, NARROW)
+    assert enlarged_for_display(Image.new("RGB", (7, 3))).size == (7 * 18, 3 * 18)  # ceil(120 / 7) = 18
+    assert enlarged_for_display(Image.new("RGB", (1, 320))).size == (1, 320)  # 2× would pass TALLEST
+    assert enlarged_for_display(Image.new("RGB", (1, TALLEST // 4))).size == (4, TALLEST)
+    wide = Image.new("RGB", (NARROW, 1))
+    assert enlarged_for_display(wide) is wide
+    dot = Image.new("RGB", (2, 2), (10, 20, 30))
+    dot.putpixel((1, 1), (200, 0, 0))
+    big = enlarged_for_display(dot)
+    assert big.getpixel((0, 0)) == (10, 20, 30) and big.getpixel((NARROW - 1, NARROW - 1)) == (200, 0, 0)  # crisp

@@ -38,7 +38,7 @@ from cnnviz.render import colorbar_svg, diverging_rgb, montage, png_bytes, signe
 from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.choices import translated_choice
-from cnnviz.ui.widgets import bounded_slider
+from cnnviz.ui.widgets import NARROW, bounded_slider, enlarged_for_display, show_picture
 
 __all__ = [
     "choose_kernels",
@@ -219,9 +219,9 @@ def _show_input_output(marked: Image.Image, output: Image.Image, result: FilterR
     """Input and output map side by side at their true relative size."""
     (_, h, w), (_, out_h, out_w) = result.in_shape, result.out_shape
     left, right = st.columns(2)
-    left.image(marked, caption=t("filters.input", w=w, h=h), width=w, output_format=SHOWN_AS)
+    show_picture(left, enlarged_for_display(marked), t("filters.input", w=w, h=h), output_format=SHOWN_AS)
     caption = t("filters.output", k=k, name=label, w=out_w, h=out_h)
-    right.image(output, caption=caption, width=out_w, output_format=SHOWN_AS)
+    show_picture(right, enlarged_for_display(output), caption, output_format=SHOWN_AS)
 
 
 def show_scale(vmax: float) -> None:
@@ -293,9 +293,14 @@ def show_channels(result: FilterResult, k: int, shown: Image.Image, vmax: float,
     st.caption(t("filters.rgb_caption", size=f"{kh}×{kw}", bias=signed_number(bias, ".2f")))
     st.caption(t("filters.rgb_scales", vc=f"{vmax_c:.3g}", vmax=f"{vmax:.3g}"))
     parts = [signed_image(result.per_channel[k, i], vmax_c) for i in range(c)] + [shown]
+    parts = [enlarged_for_display(part) for part in parts]
     captions = [t("filters.channel", name=n) for n in _channel_names(c)] + [t("filters.sum_bias")]
     width = display_width(parts[0], 900 // (c + 1))
-    st.image(parts, caption=captions, width=width, output_format=SHOWN_AS)
+    if width >= NARROW:
+        st.image(parts, caption=captions, width=width, output_format=SHOWN_AS)
+    else:  # a line of pixels: the captions cannot fit under it
+        st.image(parts, width=width, output_format=SHOWN_AS)
+        st.caption(" · ".join(captions))
 
 
 def show_maps_and_downloads(result: FilterResult, k: int, vmax: float) -> None:
@@ -304,7 +309,7 @@ def show_maps_and_downloads(result: FilterResult, k: int, vmax: float) -> None:
     stacked = montage(result.output, pad=4, vmax=vmax)
     st.image(stacked, width=display_width(stacked, 960), output_format=SHOWN_AS)
     photo = filtered_image(result, k)
-    st.image(photo, caption=t("filters.photo"), width=photo.width, output_format=SHOWN_AS)
+    show_picture(st, enlarged_for_display(photo), t("filters.photo"), output_format=SHOWN_AS)
     dl = st.columns(2)
     dl[0].download_button(
         t("filters.download_map", k=k),

@@ -12,7 +12,7 @@ from cnnviz.ui.arith import caption_size_formulas
 from cnnviz.ui.base import t
 from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.filters import display_width, kernel_label, pick_one, signed_image
-from cnnviz.ui.widgets import bounded_slider
+from cnnviz.ui.widgets import bounded_slider, enlarged_for_display, show_picture
 
 SOURCES = ("image", "filtered")  # what to pool: the photo, or a filtered map of it
 
@@ -74,11 +74,11 @@ def show_pooled(result: PoolResult, *, signed: bool) -> None:
     vmax = symmetric_vmax(result.input, percentile=99.5) if signed else None  # the input's scale for both
     pooled = _to_image(result.output, vmax)
     left, mid, right = st.columns([w, out_w, w])  # as wide as the pictures: the input never spills over
-    left.image(_to_image(result.input, vmax), caption=t("pool.input", w=w, h=h), width=w)
-    mid.image(pooled, caption=t("pool.output", w=out_w, h=out_h), width=out_w)
+    show_picture(left, enlarged_for_display(_to_image(result.input, vmax)), t("pool.input", w=w, h=h))
+    show_picture(mid, enlarged_for_display(pooled), t("pool.output", w=out_w, h=out_h))
     factor = max(1, round(w / out_w))
     enlarged = upscale_nearest(pooled, factor)
-    right.image(enlarged, caption=t("pool.enlarged"), width=display_width(enlarged, w))
+    show_picture(right, enlarged_for_display(enlarged), t("pool.enlarged"), width=display_width(enlarged, w))
     if vmax is not None:
         st.caption(t("pool.scale_note", vmax=f"{vmax:.3g}"))
 

@@ -1,14 +1,17 @@
-"""Widgets that every page needs and Streamlit does not give as such: a slider that survives any range."""
+"""Widgets every page needs that Streamlit does not give as such: a slider for any range, pictures of any size."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import streamlit as st
+from PIL import Image
 
+from cnnviz.render import upscale_nearest
 from cnnviz.ui.base import t
 
-__all__ = ["bounded_slider"]
+__all__ = ["bounded_slider", "enlarged_for_display", "show_picture"]
 
 
 def bounded_slider(
@@ -33,3 +36,32 @@ def bounded_slider(
     elif value is not None:
         value = min(max(int(value), low), high)
     return int(where.slider(label, low, high, value, key=key, **kwargs))
+
+
+NARROW = 120  # pixels: a picture narrower than this is enlarged, or its caption written below it as text
+TALLEST = 480  # pixels: enlarging a narrow picture stops before it gets taller than this
+
+
+def enlarged_for_display(image: Image.Image) -> Image.Image:
+    """Enlarge a tiny picture (a 1×1 upload, a 2×2 output) with crisp pixels so that it can be seen.
+
+    Pictures at least ``NARROW`` pixels wide come back as they are; a narrow one is enlarged by a whole
+    factor, up to ``NARROW`` wide and no taller than ``TALLEST`` (a 1-pixel-wide line stays a line).
+    """
+    if image.width >= NARROW:
+        return image
+    factor = max(1, min(math.ceil(NARROW / image.width), TALLEST // max(image.height, 1)))
+    return upscale_nearest(image, factor)
+
+
+def show_picture(where: Any, image: Image.Image, caption: str, *, width: int | None = None, **kwargs) -> None:
+    """Show a picture with its caption, also when it is too narrow to hold one (the caption goes below as text).
+
+    ``width`` defaults to the picture's own width; ``kwargs`` go to ``st.image`` (``output_format``, ...).
+    """
+    width = image.width if width is None else width
+    if width >= NARROW:
+        where.image(image, caption=caption, width=width, **kwargs)
+        return
+    where.image(image, width=width, **kwargs)
+    where.caption(caption)
