@@ -2,12 +2,15 @@
 
 The core reads by its folder names, one package per area and one module per idea:
 
+- :mod:`cnnviz.foundations`: neurons, activations, losses, optimizers, initialisation, normalisation,
+  regularisation and upsampling as runnable lessons;
 - :mod:`cnnviz.conv`: convolution arithmetic (sizes, counts, formulas, stacks), scratch NumPy ops,
   the sliding-window diagram, image kernels, pooling;
 - :mod:`cnnviz.data`: image loading, data sets, archives of the user's own classes, preprocessing;
 - :mod:`cnnviz.nets`: the model registry, architectures, checkpoints;
 - :mod:`cnnviz.explain`: activations, filters, predictions, Grad-CAM, saliency, receptive fields;
 - :mod:`cnnviz.train`: config, trainer, callbacks, history, augmentation, checkpoints, background jobs;
+- :mod:`cnnviz.arch`: per-layer summaries, the architecture zoo compared, design explainers, the builder;
 - at the top: :mod:`~cnnviz.errors`, :mod:`~cnnviz.i18n`, :mod:`~cnnviz.device`, :mod:`~cnnviz.render`.
 
 Each package names its public API in ``__all__`` and this root re-exports all of them, so
@@ -17,12 +20,14 @@ Each package names its public API in ``__all__`` and this root re-exports all of
 
 from __future__ import annotations
 
-from cnnviz import conv, data, device, errors, explain, i18n, nets, render, train
+from cnnviz import arch, conv, data, device, errors, explain, foundations, i18n, nets, render, train
+from cnnviz.arch import *  # noqa: F403
 from cnnviz.conv import *  # noqa: F403
 from cnnviz.data import *  # noqa: F403
 from cnnviz.device import *  # noqa: F403
 from cnnviz.errors import *  # noqa: F403
 from cnnviz.explain import *  # noqa: F403
+from cnnviz.foundations import *  # noqa: F403
 from cnnviz.i18n import *  # noqa: F403
 from cnnviz.nets import *  # noqa: F403
 from cnnviz.render import *  # noqa: F403
@@ -30,5 +35,5 @@ from cnnviz.train import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-PACKAGES = (errors, i18n, device, render, conv, data, nets, explain, train)
+PACKAGES = (errors, i18n, device, render, foundations, conv, data, nets, explain, train, arch)
 __all__ = [name for package in PACKAGES for name in package.__all__]

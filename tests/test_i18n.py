@@ -10,6 +10,7 @@ constants), never typed there. A new f-string key without an entry fails
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -34,10 +35,9 @@ def _enumerations() -> dict[str, Callable[[], list[str]]]:
 
     Each area keeps its own table (tests/keys_*.py), so the areas can grow without touching each other.
     """
-    from tests import keys_conv, keys_explain, keys_train
-
+    tables = [importlib.import_module(f"tests.{p.stem}").ENUMERATIONS for p in sorted(ROOT.glob("tests/keys_*.py"))]
     merged: dict[str, Callable[[], list[str]]] = {}
-    for table in (keys_conv.ENUMERATIONS, keys_explain.ENUMERATIONS, keys_train.ENUMERATIONS):
+    for table in tables:
         assert not set(merged) & set(table), set(merged) & set(table)
         merged |= {pattern: _values(source) for pattern, source in table.items()}
     return merged

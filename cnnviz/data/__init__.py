@@ -9,6 +9,7 @@ from cnnviz.data import (
     downloads,
     examples,
     formats,
+    imagenet,
     images,
     preprocessing,
     registry,
@@ -20,11 +21,12 @@ from cnnviz.data.digits import *  # noqa: F403
 from cnnviz.data.downloads import *  # noqa: F403
 from cnnviz.data.examples import *  # noqa: F403
 from cnnviz.data.formats import *  # noqa: F403
+from cnnviz.data.imagenet import *  # noqa: F403
 from cnnviz.data.images import *  # noqa: F403
 from cnnviz.data.preprocessing import *  # noqa: F403
 from cnnviz.data.registry import *  # noqa: F403
 from cnnviz.data.shapes import *  # noqa: F403
 from cnnviz.data.split import *  # noqa: F403
 
-MODULES = (split, images, shapes, digits, downloads, formats, registry, archives, preprocessing, examples)
+MODULES = (split, images, shapes, digits, downloads, formats, registry, archives, preprocessing, examples, imagenet)
 __all__ = [name for module in MODULES for name in module.__all__]

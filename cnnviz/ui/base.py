@@ -28,13 +28,29 @@ class PageInfo:
     icon: str  # an emoji (material icons need the internet)
 
 
+def _page(stem: str, section: str, area: str, icon: str) -> PageInfo:
+    """A page whose file is ``pages/<stem>.py``, deep-linked as ``/<stem>``, titled by ``<area>.title``."""
+    return PageInfo(f"pages/{stem}.py", stem, f"nav.{section}", f"{area}.title", f"{area}.summary", icon)
+
+
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("pages/home.py", "", "nav.start", "home.nav", "home.caption", "🏠"),
-    PageInfo("pages/conv_arithmetic.py", "conv_arithmetic", "nav.convolution", "arith.title", "arith.summary", "🧮"),
-    PageInfo("pages/image_filters.py", "image_filters", "nav.convolution", "filters.title", "filters.summary", "🖼️"),
-    PageInfo("pages/pooling.py", "pooling", "nav.convolution", "pool.title", "pool.summary", "🔽"),
-    PageInfo("pages/feature_maps.py", "feature_maps", "nav.inside", "fmaps.title", "fmaps.summary", "🔬"),
-    PageInfo("pages/live_training.py", "live_training", "nav.training", "train.title", "train.summary", "🏋️"),
+    _page("perceptron", "foundations", "perceptron", "⚡"),
+    _page("activations", "foundations", "activations", "📈"),
+    _page("losses", "foundations", "losses", "🎯"),
+    _page("optimizers", "foundations", "optimizers", "⛰️"),
+    _page("initialization", "foundations", "initialization", "🎲"),
+    _page("normalization", "foundations", "normalization", "⚖️"),
+    _page("regularization", "foundations", "regularization", "🛡️"),
+    _page("upsampling", "foundations", "upsampling", "🔼"),
+    _page("conv_arithmetic", "convolution", "arith", "🧮"),
+    _page("image_filters", "convolution", "filters", "🖼️"),
+    _page("pooling", "convolution", "pool", "🔽"),
+    _page("feature_maps", "inside", "fmaps", "🔬"),
+    _page("feature_visualization", "inside", "feature_visualization", "🎨"),
+    _page("architectures", "architectures", "architectures", "🏛️"),
+    _page("network_builder", "architectures", "network_builder", "🧱"),
+    _page("live_training", "training", "train", "🏋️"),
 )
 
 
