@@ -30,6 +30,7 @@ __all__ = [
     "MAX_PIXELS",
     "SAMPLES_DIR",
     "check_min_size",
+    "convert_image",
     "image_to_chw",
     "list_samples",
     "load_image",
@@ -79,6 +80,29 @@ def load_image(
     if max_side is not None:
         img.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return _to_mode(img, mode, sixteen_bit=sixteen_bit)
+
+
+def convert_image(img: Image.Image, mode: str = "RGB", *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Return an already opened PIL image of any mode as a new 8-bit ``mode`` image ("RGB" or "L").
+
+    The first frame of an animation, transparency composited on white, 16-bit and float greys
+    rescaled (not clipped), palette and CMYK converted: what ``load_image`` does to a file. The
+    input image is left as it was. Raises ImageError when it has more than ``max_pixels`` pixels.
+    """
+    if mode not in MODES:
+        raise ConfigError.from_key("errors.image_mode", mode=repr(mode), modes=", ".join(MODES))
+    width, height = img.size
+    if width < 1 or height < 1 or width * height > max_pixels:
+        raise _too_large((width, height), max_pixels)
+    frame = img.tell() if getattr(img, "n_frames", 1) > 1 else None
+    if frame:
+        img.seek(0)
+    try:
+        first, sixteen_bit = _resamplable(img)
+        return _to_mode(first if first is not img else img.copy(), mode, sixteen_bit=sixteen_bit)
+    finally:
+        if frame:
+            img.seek(frame)
 
 
 def check_min_size(img: Image.Image, min_side: int, what: str) -> None:

@@ -1,18 +1,21 @@
 """Turn a picture into what a model was trained on: normalisation, resizing, MNIST-style digits.
 
-``spec`` is anything with ``in_channels``, ``image_size``, ``mean``, ``std`` and ``digit_style``
-(a :class:`cnnviz.nets.ModelSpec`, for example)."""
+``spec`` is anything with ``in_channels``, ``image_size``, ``mean``, ``std``, ``digit_style`` and
+``crop_fraction`` (a :class:`cnnviz.nets.ModelSpec`, for example). ImageNet networks say
+``crop_fraction=0.875``: resize the short side to 256, then cut the centre 224×224, as torchvision's
+ImageNet weights were evaluated. ``preprocess_steps`` keeps every step for a page to show."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-__all__ = ["InputSpec", "centre_by_mass", "normalize", "preprocess"]
+__all__ = ["InputSpec", "PreparedInput", "centre_by_mass", "normalize", "preprocess", "preprocess_steps", "resize_side"]
 
 
 class InputSpec(Protocol):
@@ -26,6 +29,18 @@ class InputSpec(Protocol):
     mean: Sequence[float]  # per-channel mean subtracted
     std: Sequence[float]  # per-channel std divided by
     digit_style: bool  # prepared like MNIST digits
+    crop_fraction: float  # centre crop's share of the resized short side (1.0: resize straight to image_size)
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """Each step from a picture to a network's input, for a page to show one after another."""
+
+    original: Image.Image  # the picture in the model's colour mode ("RGB" or "L"), any size
+    resized: Image.Image  # short side resized to resize_side(spec) (digits: the picture as given)
+    cropped: Image.Image  # image_size × image_size centre: what the network sees, before normalising
+    pixels: torch.Tensor  # (1, C, H, W) the cropped picture in [0, 1]
+    x: torch.Tensor  # (1, C, H, W) normalised per channel: the network's input
 
 
 def normalize(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
@@ -35,23 +50,51 @@ def normalize(x: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return (x - mean) / std
 
 
+def resize_side(spec: InputSpec) -> int:
+    """Return the short side a picture is resized to before the centre crop (ImageNet: 224 / 0.875 = 256)."""
+    return max(spec.image_size, round(spec.image_size / spec.crop_fraction))
+
+
+def preprocess_steps(spec: InputSpec, pil_image: Image.Image) -> PreparedInput:
+    """Prepare a PIL image for the model and keep every step (see ``preprocess``)."""
+    img = pil_image.convert("RGB" if spec.in_channels == 3 else "L")
+    side = spec.image_size
+    if spec.digit_style and spec.in_channels == 1:
+        resized = img
+        digit = _digit_like(np.asarray(img, dtype=np.float32) / 255.0, side)  # (side, side) in [0, 1]
+        cropped = Image.fromarray(np.rint(digit * 255).astype(np.uint8))
+        x = torch.from_numpy(digit)[None, None]  # (1, 1, side, side)
+        return PreparedInput(img, resized, cropped, x, normalize(x, spec))
+    if spec.crop_fraction >= 1.0:
+        resized = cropped = ImageOps.fit(img, (side, side), Image.Resampling.BILINEAR)
+    else:
+        resized = _resize_short_side(img, resize_side(spec))
+        left, top = round((resized.width - side) / 2), round((resized.height - side) / 2)
+        cropped = resized.crop((left, top, left + side, top + side))
+    arr = np.asarray(cropped, dtype=np.float32) / 255.0  # (H, W) or (H, W, C)
+    x = torch.from_numpy(np.ascontiguousarray(arr)).float()
+    x = (x.unsqueeze(0) if x.ndim == 2 else x.permute(2, 0, 1)).unsqueeze(0)  # (1, C, H, W)
+    return PreparedInput(img, resized, cropped, x, normalize(x, spec))
+
+
 def preprocess(spec: InputSpec, pil_image: Image.Image) -> torch.Tensor:
     """Turn a PIL image into the normalised batch the model was trained on, shape (1, C, H, W).
 
-    Colour models: convert, resize the short side and centre-crop to image_size. Digit models
-    (``spec.digit_style``): grayscale, white-on-black (inverted when the background is light), the
-    ink fitted into a 20×20 box and centred by mass in 28×28, as MNIST was made.
+    Colour models: convert, resize the short side to ``resize_side(spec)`` and centre-crop to
+    image_size. Digit models (``spec.digit_style``): grayscale, white-on-black (inverted when the
+    background is light), the ink fitted into a 20×20 box and centred by mass in 28×28, as MNIST was made.
     """
-    mode = "RGB" if spec.in_channels == 3 else "L"
-    img = pil_image.convert(mode)
-    if spec.digit_style and spec.in_channels == 1:
-        arr = _digit_like(np.asarray(img, dtype=np.float32) / 255.0, spec.image_size)
+    return preprocess_steps(spec, pil_image).x
+
+
+def _resize_short_side(img: Image.Image, side: int) -> Image.Image:
+    """Resize so the short side is ``side`` pixels, keeping the aspect ratio (torchvision's ``Resize(side)``)."""
+    width, height = img.size
+    if width <= height:
+        size = (side, max(1, int(side * height / width)))
     else:
-        img = ImageOps.fit(img, (spec.image_size, spec.image_size), Image.Resampling.BILINEAR)
-        arr = np.asarray(img, dtype=np.float32) / 255.0
-    x = torch.from_numpy(np.ascontiguousarray(arr)).float()
-    x = x.unsqueeze(0) if x.ndim == 2 else x.permute(2, 0, 1)  # (C, H, W)
-    return normalize(x.unsqueeze(0), spec)  # (1, C, H, W)
+        size = (max(1, int(side * width / height)), side)
+    return img.resize(size, Image.Resampling.BILINEAR)
 
 
 def _border_median(gray: np.ndarray) -> float:

@@ -19,7 +19,9 @@ __all__ = [
     "LayerCall",
     "capture_activations",
     "conv_layer_names",
+    "forward_to_layer",
     "layer_names",
+    "observe_calls",
     "record_calls",
     "run_with_activations",
 ]
@@ -139,6 +141,27 @@ def record_calls(model: nn.Module, layers: Sequence[str] | str | None = None) ->
         yield calls
 
 
+@contextmanager
+def observe_calls(
+    model: nn.Module, layers: Sequence[str] | str | None, observer: Callable[[str, nn.Module, tuple, object], None]
+) -> Iterator[None]:
+    """Call ``observer(name, module, inputs, output)`` after every call of ``layers`` (default: every leaf) in the body.
+
+    The observer sees the tensors themselves (it must not change them; its return value is ignored).
+    Same mode and clean-up guarantees as ``capture_activations``; ConfigError for an unknown layer.
+    """
+
+    def make_hook(name: str) -> Hook:
+        def hook(module: nn.Module, inputs: tuple, output: object) -> None:
+            observer(name, module, inputs, output)
+
+        return hook
+
+    modules = _resolve_layers(model, layers)
+    with _forward_hooks(model, {name: (module, make_hook(name)) for name, module in modules.items()}):
+        yield
+
+
 def run_with_activations(model: nn.Module, x: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
     """Run one forward pass without gradients; return the output and every leaf layer's activation.
 
@@ -147,3 +170,32 @@ def run_with_activations(model: nn.Module, x: Tensor) -> tuple[Tensor, dict[str,
     with capture_activations(model) as acts, torch.no_grad():
         logits = model(x)
     return logits.detach(), dict(acts)
+
+
+class _LayerReached(Exception):
+    """Raised by forward_to_layer's hook once its layer has given its output: the rest is not run."""
+
+
+def forward_to_layer(model: nn.Module, layer: str, x: Tensor) -> Tensor:
+    """Run ``model`` on ``x`` only as far as ``layer``; return that layer's output, still in the graph.
+
+    The layers after it are not run, so ``x`` may have any size the layers up to ``layer`` accept
+    (TinyVGG's classifier wants 64×64; its conv layers take 128×128). Same mode and clean-up guarantees
+    as ``capture_activations``. Raises ConfigError for an unknown layer or one the forward pass never calls.
+    """
+    store: dict[str, Tensor] = {}
+
+    def hook(_module: nn.Module, _inputs: tuple, output: object) -> None:
+        if isinstance(output, Tensor):
+            store[layer] = output
+            raise _LayerReached
+
+    modules = _resolve_layers(model, layer)
+    with _forward_hooks(model, {layer: (modules[layer], hook)}):
+        try:
+            model(x)
+        except _LayerReached:
+            pass
+    if layer not in store:
+        raise ConfigError.from_key("errors.layer_not_reached", layer=layer)
+    return store[layer]

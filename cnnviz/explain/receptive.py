@@ -79,7 +79,10 @@ def _geometry(name: str, module: nn.Module, in_size: tuple[int, int], out_size: 
         kind = LayerKind.CONV
     else:
         kind = LayerKind.MAX_POOL if isinstance(module, nn.MaxPool2d) else LayerKind.AVG_POOL
-    padding = module.padding if isinstance(module.padding, str) else as_pair(module.padding)
+    if hasattr(module, "padding_before"):  # a conv that pads itself for each input size (TensorFlow "SAME")
+        padding = module.padding_before(in_size)  # (top, left): where a unit's field starts
+    else:
+        padding = module.padding if isinstance(module.padding, str) else as_pair(module.padding)
     return LayerGeometry(
         name=name,
         kind=kind,

@@ -3,5 +3,17 @@ optimizers on 2-D surfaces, initialisation, normalisation and dropout, regularis
 
 from __future__ import annotations
 
-MODULES = ()
+from cnnviz.foundations import activations, losses, optimizers, perceptron
+from cnnviz.foundations import generalization, init_study, normalization, upsampling
+from cnnviz.foundations.activations import *  # noqa: F403
+from cnnviz.foundations.losses import *  # noqa: F403
+from cnnviz.foundations.optimizers import *  # noqa: F403
+from cnnviz.foundations.perceptron import *  # noqa: F403
+from cnnviz.foundations.init_study import *  # noqa: F403
+from cnnviz.foundations.normalization import *  # noqa: F403
+from cnnviz.foundations.generalization import *  # noqa: F403
+from cnnviz.foundations.upsampling import *  # noqa: F403
+
+MODULES = (perceptron, activations, losses, optimizers)
+MODULES += (init_study, normalization, generalization, upsampling)
 __all__ = [name for module in MODULES for name in module.__all__]

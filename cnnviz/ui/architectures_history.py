@@ -1,0 +1,84 @@
+"""Architectures page: the ImageNet winners (published figures, cited) and our notes' AlexNet claims, computed."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from cnnviz.arch import NOTES_ALEXNET, SOURCES, WINNERS, ClaimCheck, alexnet_checks, computed_parameters, weight_split
+from cnnviz.ui.architectures import cached_summary
+from cnnviz.ui.base import t
+from cnnviz.ui.labels import model_label
+
+__all__ = ["ALEXNETS", "show_claims", "show_timeline"]
+
+ALEXNETS = ("alexnet_original", "alexnet")  # the paper's two-GPU network and torchvision's one-GPU variant
+
+
+@st.cache_data(show_spinner=False)
+def _computed_params() -> dict[str, int | None]:
+    return {m.key: computed_parameters(m) for m in WINNERS}
+
+
+def _millions(value: float | int | None) -> str:
+    return "—" if value is None else f"{value / 1e6:.1f} M" if value > 1e4 else f"{value:.1f} M"
+
+
+def _timeline_figure() -> go.Figure:
+    labels = [f"{m.year} {m.name}" for m in WINNERS]
+    fig = go.Figure(go.Bar(x=labels, y=[m.top5_error for m in WINNERS], text=[f"{m.top5_error} %" for m in WINNERS],
+                           marker_color=["#bbbbbb" if m.depth is None else "#4c78a8" for m in WINNERS]))  # fmt: skip
+    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 20, "b": 10},
+                      yaxis_title=t("architectures.history.top5"))  # fmt: skip
+    return fig
+
+
+def show_timeline() -> None:
+    """ILSVRC classification results by year with depth and parameters; each row's sources listed below."""
+    st.plotly_chart(_timeline_figure(), key="arch_timeline_chart")
+    numbers = {key: i for i, key in enumerate(SOURCES, start=1)}
+    computed = _computed_params()
+    rows = [{t("architectures.history.year"): m.year, t("architectures.history.entry"): m.name,
+             t("architectures.history.place"): m.rank, t("architectures.history.top5"): m.top5_error,
+             t("architectures.history.depth"): "—" if m.depth is None else m.depth,
+             t("architectures.history.published"): _millions(m.params),
+             t("architectures.history.computed"): _millions(computed[m.key]),
+             t("architectures.history.note"): t(f"architectures.winner.{m.key}"),
+             t("architectures.history.sources"): " ".join(f"[{numbers[s]}]" for s in m.sources)}
+            for m in WINNERS]  # fmt: skip
+    st.dataframe(rows, hide_index=True, key="arch_timeline_table")
+    st.caption(t("architectures.history.computed_help"))
+    st.markdown("\n".join(f"{i}. {SOURCES[key]}" for key, i in numbers.items()))
+
+
+def _value_text(value: object) -> str:
+    if isinstance(value, tuple):
+        return "-".join(f"{v:,}" for v in value)
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _claim_rows(checks: dict[str, list[ClaimCheck]]) -> list[dict[str, str]]:
+    rows = []
+    for i, key in enumerate(NOTES_ALEXNET):
+        row = {t("architectures.claims.claim"): t(f"architectures.claim.{key}"),
+               t("architectures.claims.notes"): _value_text(NOTES_ALEXNET[key])}  # fmt: skip
+        for name, results in checks.items():
+            check = results[i]
+            row[model_label(name)] = f"{'✓' if check.agrees else '✗'} {_value_text(check.computed)}"
+        rows.append(row)
+    return rows
+
+
+def show_claims() -> None:
+    """Each AlexNet claim of our notes beside the numbers of the paper's network and torchvision's variant."""
+    summaries = {name: cached_summary(name, (3, 227, 227) if name == "alexnet_original" else (3, 224, 224))
+                 for name in ALEXNETS}  # fmt: skip
+    checks = {name: alexnet_checks(summary) for name, summary in summaries.items()}
+    st.dataframe(_claim_rows(checks), hide_index=True, key="arch_claims_table")
+    original, variant = (weight_split(s) for s in summaries.values())
+    st.markdown(t("architectures.claims.explained", total=f"{summaries['alexnet_original'].total_params:,}",
+                  conv=f"{original.conv_params:,}", fc=f"{original.fc_params:,}", ratio=original.fc_per_conv,
+                  conv_tv=f"{variant.conv_params:,}", ratio_tv=variant.fc_per_conv,
+                  total_tv=f"{summaries['alexnet'].total_params:,}"))  # fmt: skip

@@ -1,0 +1,226 @@
+"""Network-builder page: an editable table of layers, each row planned beside it, the code export and Live training.
+
+The table the learner edits lives in a keyed ``st.data_editor`` over a base table that stays fixed
+while the editor is on screen (changing it would reset the edits). The latest edited rows are kept
+under :data:`SAVED_KEY` (one table per example), so a visit to another page and back keeps them.
+"Send to Live training" writes the rows to ``st.session_state["builder_rows"]`` (:data:`ROWS_KEY`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cnnviz.arch import (
+    BUILDER_COLUMNS,
+    BUILDER_PRESETS,
+    DEFAULT_PRESET,
+    SKIPS,
+    BuilderKind,
+    NetworkPlan,
+    PlannedRow,
+    clean_rows,
+    export_code,
+    exported_classes,
+    preset_rows,
+    shape_text,
+)
+from cnnviz.ui.base import PAGES, error_text, page_link, t
+from cnnviz.ui.choices import translated_choice
+
+__all__ = [
+    "ROWS_KEY",
+    "builder_inputs",
+    "builder_table",
+    "kinds_help",
+    "show_exports",
+    "show_plan",
+    "show_problems",
+    "show_totals",
+]
+
+ROWS_KEY = "builder_rows"  # what Live training reads: a list of JSON-able row dicts
+SAVED_KEY = "network_builder_saved"  # example key → the latest edited rows
+SIZE_NAMES = ("channels", "height", "width")
+PLAN_COLUMNS = ("layer", "output", "params", "macs", "check")  # the planned table's columns
+STATUS_MARK = {"ok": "✅", "error": "⚠️", "skipped": "…"}
+
+
+def _editor_key(preset: str) -> str:
+    return f"network_builder_table_{preset}"
+
+
+def _base_rows(preset: str) -> list[dict]:
+    """The table the editor starts from: the latest edits when the editor is new (first visit, or back from a page)."""
+    base_key = f"network_builder_base_{preset}"
+    if _editor_key(preset) not in st.session_state or base_key not in st.session_state:
+        st.session_state[base_key] = st.session_state.get(SAVED_KEY, {}).get(preset) or preset_rows(preset)
+    return st.session_state[base_key]
+
+
+def _reset(preset: str) -> None:
+    """Back to the example's own table (a callback: runs before the editor is drawn again)."""
+    st.session_state.get(SAVED_KEY, {}).pop(preset, None)
+    st.session_state.pop(_editor_key(preset), None)
+    st.session_state.pop(f"network_builder_base_{preset}", None)
+
+
+def _column_config() -> dict[str, Any]:
+    whole = {"min_value": 0, "step": 1}  # 0 is impossible, but the learner may type it and read why
+    help_of = {name: t(f"network_builder.help.{name}") for name in BUILDER_COLUMNS}
+    label = {name: t(f"errors.builder_column.{name}") for name in BUILDER_COLUMNS}
+    column = st.column_config
+    return {
+        "kind": column.SelectboxColumn(label["kind"], options=[k.value for k in BuilderKind], required=True,
+                                       help=help_of["kind"], format_func=lambda k: t(f"errors.builder_kind.{k}")),
+        "out": column.NumberColumn(label["out"], help=help_of["out"], **whole),
+        "kernel_size": column.NumberColumn(label["kernel_size"], help=help_of["kernel_size"], **whole),
+        "stride": column.NumberColumn(label["stride"], help=help_of["stride"], **whole),
+        "padding": column.TextColumn(label["padding"], help=help_of["padding"]),
+        "p": column.NumberColumn(label["p"], help=help_of["p"], step=0.05, format="%.2f"),
+        "skip": column.SelectboxColumn(label["skip"], options=list(SKIPS), help=help_of["skip"],
+                                       format_func=lambda s: t(f"network_builder.skip.{s}")),
+    }  # fmt: skip
+
+
+def builder_inputs() -> tuple[str, tuple[int, int, int]]:
+    """The example, the input size and a reset button; return (example key, the (C, H, W) input)."""
+    keys = [p.key for p in BUILDER_PRESETS]
+    top = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
+    preset = translated_choice(
+        "selectbox", t("network_builder.preset"), keys, key="network_builder_preset", default=DEFAULT_PRESET,
+        where=top[0], format_func=lambda k: t(f"network_builder.preset.{k}"),
+    )  # fmt: skip
+    default = next(p.input_size for p in BUILDER_PRESETS if p.key == preset)
+    size = tuple(
+        int(where.number_input(t(f"network_builder.size.{name}"), 0, 1024, value,
+                               key=f"network_builder_{name}_{preset}"))
+        for where, name, value in zip(top[1:4], SIZE_NAMES, default, strict=True)
+    )  # fmt: skip
+    top[4].button(t("network_builder.reset"), key="network_builder_reset", on_click=_reset, args=(preset,))
+    return preset, size  # type: ignore[return-value]
+
+
+def builder_table(preset: str, where: Any = st) -> list[dict]:
+    """The editable table of layers; return its rows (JSON-able dicts, impossible values kept)."""
+    where.markdown(f"**{t('network_builder.table')}**")
+    edited = where.data_editor(
+        pd.DataFrame(_base_rows(preset), columns=list(BUILDER_COLUMNS)),
+        num_rows="dynamic", hide_index=True, key=_editor_key(preset), column_config=_column_config(),
+        width="stretch",
+    )  # fmt: skip
+    rows = clean_rows(edited.to_dict("records"))
+    st.session_state.setdefault(SAVED_KEY, {})[preset] = rows
+    return rows
+
+
+def _kind_label(kind: str) -> str:
+    text = kind.strip().lower()
+    return t(f"errors.builder_kind.{text}") if text in [k.value for k in BuilderKind] else kind
+
+
+def _check(row: PlannedRow) -> str:
+    if row.status == "error":
+        return f"{STATUS_MARK['error']} {error_text(row.error)}"
+    return STATUS_MARK[row.status] if row.status == "ok" else f"{STATUS_MARK['skipped']} {t('network_builder.skipped')}"
+
+
+def _plan_frame(plan: NetworkPlan) -> pd.DataFrame:
+    """One line per row: the layer, its output shape, parameters, MACs and whether it can be built."""
+    return pd.DataFrame(
+        [
+            {
+                t("network_builder.col.layer"): f"{r.number} · {_kind_label(r.kind)}",
+                t("network_builder.col.output"): "—" if r.out_shape is None else shape_text(r.out_shape),
+                t("network_builder.col.params"): r.params,
+                t("network_builder.col.macs"): r.macs,
+                t("network_builder.col.check"): _check(r),
+            }
+            for r in plan.rows
+        ],
+        columns=[t(f"network_builder.col.{c}") for c in PLAN_COLUMNS],
+    )
+
+
+def _row_style(plan: NetworkPlan):
+    colours = {"ok": "", "error": "background-color: rgba(255, 43, 43, 0.16)", "skipped": "color: #8a8a8a"}
+
+    def style(line: pd.Series) -> list[str]:
+        return [colours[plan.rows[line.name].status]] * len(line)
+
+    return style
+
+
+def show_plan(plan: NetworkPlan, where: Any = st) -> None:
+    """The planned twin of the table: each row's output shape, parameters, MACs and check, row for row."""
+    where.markdown(f"**{t('network_builder.planned', shape=shape_text(plan.in_shape))}**")
+    frame = _plan_frame(plan)
+    with where.container(key="network_builder_plan"):
+        numbers = {t(f"network_builder.col.{c}"): st.column_config.NumberColumn(format="localized")
+                   for c in ("params", "macs")}  # fmt: skip
+        st.dataframe(frame.style.apply(_row_style(plan), axis=1), hide_index=True, width="stretch",
+                     column_config=numbers)  # fmt: skip
+
+
+def show_problems(plan: NetworkPlan) -> None:
+    """Each impossible row's reason and what to change, in full; a note on the rows not computed."""
+    with st.container(key="network_builder_problems"):
+        for row in plan.rows:
+            if row.error is not None:
+                st.error(t("network_builder.row_error", number=row.number, kind=_kind_label(row.kind),
+                           shape=shape_text(row.in_shape), message=error_text(row.error)), icon="⚠️")  # fmt: skip
+        skipped = sum(r.status == "skipped" for r in plan.rows)
+        if skipped:
+            st.caption(t("network_builder.skipped_note", n=skipped))
+
+
+def show_totals(plan: NetworkPlan) -> None:
+    """The network's output shape, parameters and MACs (of the rows computed, when one is impossible)."""
+    with st.container(key="network_builder_totals"):
+        m = st.columns(3)
+        out = plan.out_shape
+        m[0].metric(t("network_builder.total_output"), "—" if out is None else shape_text(out))
+        m[1].metric(t("network_builder.total_params"), f"{plan.total_params:,}")
+        m[2].metric(t("network_builder.total_macs"), f"{plan.total_macs:,}")
+        if not plan.ok:
+            st.caption(t("network_builder.partial_totals"))
+        elif out is not None and len(out) == 3:
+            st.caption(t("network_builder.no_head", shape=shape_text(out)))
+
+
+def _send(rows: list[dict]) -> None:
+    st.session_state[ROWS_KEY] = json.loads(json.dumps(rows))  # a copy, as plain JSON values
+
+
+def show_exports(rows: list[dict], size: tuple[int, int, int], plan: NetworkPlan) -> None:
+    """Download the network as Python (and the table as JSON); send it to Live training."""
+    st.subheader(t("network_builder.export"))
+    if not plan.ok:
+        st.info(t("network_builder.fix_first"))
+        return
+    code = export_code(rows, size)
+    buttons = st.columns(3)
+    buttons[0].download_button(t("network_builder.download_py"), code, file_name="built_network.py",
+                               mime="text/x-python", key="network_builder_download_py")  # fmt: skip
+    buttons[1].download_button(t("network_builder.download_json"), json.dumps(rows, indent=1),
+                               file_name="built_network.json", mime="application/json",
+                               key="network_builder_download_json")  # fmt: skip
+    buttons[2].button(t("network_builder.send"), key="network_builder_send", on_click=_send, args=(rows,),
+                      type="primary")  # fmt: skip
+    st.caption(t("network_builder.code_note", n=exported_classes(rows)))
+    if st.session_state.get(ROWS_KEY) == rows:
+        with st.container(key="network_builder_sent"):
+            st.success(t("network_builder.sent", n=len(rows)))
+            page_link(next(p for p in PAGES if p.url_path == "live_training"))
+    with st.expander(t("network_builder.code")):
+        st.code(code, language="python")
+
+
+def kinds_help() -> None:
+    """What each kind of layer does and which cells of its row it reads."""
+    with st.expander(t("network_builder.kinds_help")):
+        st.markdown("\n".join(f"- **{_kind_label(k.value)}**: {t(f'network_builder.kind_help.{k.value}')}"
+                              for k in BuilderKind))  # fmt: skip
