@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "diverging_rgb",
     "montage",
     "number_grid_figure",
+    "number_tiles",
     "png_bytes",
     "sequential_rgb",
     "signed_number",
@@ -230,6 +231,27 @@ def montage(
         high = float(values.max()) if vmax is None else float(vmax)
         tiles = [sequential_rgb(m, vmin=low, vmax=high) for m in values]
     return tile_images(np.stack(tiles), cols=cols, pad=pad, scale=scale, background=background)
+
+
+def number_tiles(grid: Image.Image, count: int, *, cols: int, tile: tuple[int, int], pad: int = 1) -> Image.Image:
+    """Write each tile's index (0, 1, ...) in its top-left corner, white on a dark box; return a new image.
+
+    ``grid`` is a ``tile_images`` / ``montage`` result of ``count`` tiles, ``cols`` to a row, each
+    ``tile`` = (height, width) pixels after enlarging, ``pad`` pixels apart. Tiles under 12 pixels
+    high are too small for a number and are left as they are.
+    """
+    out = grid.convert("RGB")
+    height, width = tile
+    if height < 12:
+        return out
+    draw = ImageDraw.Draw(out)
+    font = ImageFont.load_default(size=max(8, min(14, height // 4)))
+    for index in range(count):
+        left, top = (index % cols) * (width + pad), (index // cols) * (height + pad)
+        box = draw.textbbox((left + 1, top), str(index), font=font)
+        draw.rectangle((box[0] - 1, box[1] - 1, box[2] + 1, box[3] + 1), fill=(0, 0, 0))
+        draw.text((left + 1, top), str(index), fill=(255, 255, 255), font=font)
+    return out
 
 
 def signed_number(value: float, fmt: str = ".4f") -> str:

@@ -1,4 +1,4 @@
-"""Feature maps: look inside a trained CNN, layer by layer, for an example of its training data or a photo."""
+"""Feature maps: look inside a trained CNN, layer by layer or block by block, for an example of its data or a photo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 from cnnviz import explain
 from cnnviz.ui import bootstrap, show_error, t
 from cnnviz.ui import fmaps as ui
+from cnnviz.ui import fmaps_photo as photo
 from cnnviz.ui import fmaps_views as views
 from cnnviz.ui.labels import model_description
 
@@ -23,14 +24,19 @@ if loaded.note:
     st.warning(loaded.note, icon="ℹ️")
 try:
     chosen = ui.choose_input("fmaps", spec)
-    result = ui.analyse(loaded.key, loaded.model, chosen.x)  # one forward pass, every layer's maps
+    result = ui.analyse(loaded.key, loaded.model, chosen.x)  # one forward pass, every shown layer's maps
     predictions = explain.top_k_predictions(result.logits, spec.class_names, k=min(5, len(spec.class_names)))
     seen = explain.input_image(torch.from_numpy(chosen.x), spec.mean, spec.std)  # (H, W, 3) uint8
 except ValueError as err:
     show_error(err)
 
-# --- what it says, what every layer sees, why, and one map up close ----------------------------------------
+# --- how the photo got in, what it says, what every layer sees, why, and one map up close --------------------
+photo.preparation(spec, chosen)
 views.input_and_predictions(spec, chosen, seen, predictions)
-views.all_layers(result)
+if result.blocks:
+    photo.block_layers_view(loaded, result, chosen.x)
+else:
+    views.all_layers(result)
+photo.dense_layers(spec, result)
 views.grad_cam_section(loaded, chosen.x, seen, predictions[0])
 views.look_closer(loaded, result, chosen.x, seen)

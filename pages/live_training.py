@@ -21,7 +21,10 @@ with st.expander(t("train.settings"), expanded=True):
     except CnnvizError as err:
         config, own, archive = None, False, None
         st.error(error_text(err), icon="⚠️")
-ready = config is not None and (archive is not None or not own)
+problem = form.builder_problem(config, archive) if config is not None and (archive or not own) else None
+if problem is not None:
+    form.show_builder_problem(problem)
+ready = config is not None and problem is None and (archive is not None or not own)
 if config is not None and own and archive is None:
     st.info(t("train.zip_needed"))
 

@@ -19,6 +19,7 @@ from cnnviz.arch import (
     builder_row,
     clean_rows,
     export_code,
+    head_rows,
     plan_network,
     preset_rows,
 )
@@ -212,3 +213,31 @@ def test_rows_from_a_data_editor_become_json_and_are_not_changed_by_planning() -
 def test_every_kind_has_a_module() -> None:
     used = {r["kind"] for _, _, rows in TABLES for r in rows}
     assert used == {k.value for k in BuilderKind}
+
+
+@pytest.mark.parametrize(("name", "size", "rows"), TABLES, ids=[t[0] for t in TABLES])
+def test_the_plan_agrees_with_cnnviz_summarize_row_by_row(name: str, size, rows) -> None:
+    """The per-layer summary (meta device, hooks) of the built network gives the plan's numbers for every row."""
+    from cnnviz.arch import summarize
+
+    with torch.device("meta"):
+        model = build_network(rows, in_channels=size[0], image_size=size[1:], num_classes=3)
+    stages = summarize(model, size).stages(depth=1)
+    planned = plan_network(head_rows(rows, size, 3), size).rows
+    assert [s.name for s in stages] == [name for name, _ in model.named_children()]
+    assert [(s.params, s.macs, s.output_shape) for s in stages] == [(r.params, r.macs, r.out_shape) for r in planned]
+
+
+def test_row_fields_grow_as_the_conv_arithmetic_stack_says() -> None:
+    from cnnviz.arch import row_fields
+    from cnnviz.conv import LayerKind, LayerSpec, walk_stack
+
+    rows = [row("conv", 4, 3), row("relu"), row("conv", 4, 5, 2, 1), row("maxpool", kernel_size=3, stride=2),
+            row("conv", 2, 3, 1, 1), row("flatten"), row("linear", 3)]  # fmt: skip
+    specs = [LayerSpec(LayerKind.CONV, 4, 3), LayerSpec(LayerKind.CONV, 4, 5, 2, 1),
+             LayerSpec(LayerKind.MAX_POOL, None, 3, 2), LayerSpec(LayerKind.CONV, 2, 3, 1, 1)]  # fmt: skip
+    expected = [r.receptive_field[0] for r in walk_stack(specs, (3, 33, 33))]
+    fields = row_fields(rows, (3, 33, 33))
+    assert fields == [expected[0], expected[0], expected[1], expected[2], expected[3], None, None]
+    # A residual block sees as far as its two 3×3 convolutions: 5 pixels more after a 3×3 stem... 1 + 2 + 2·1 + 2·1.
+    assert row_fields([row("conv", 4, 3, 1, 1), row("residual")], (3, 16, 16)) == [3, 7]

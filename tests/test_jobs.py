@@ -148,12 +148,12 @@ def test_the_cap_refuses_a_job_too_many_with_a_clear_error(started) -> None:
 
 def test_a_bad_setting_fails_the_job_with_the_message(started) -> None:
     limiter = JobLimiter(1)
-    job = TrainingJob(_config(model="alexnet"), data=_split(), limiter=limiter)
+    job = TrainingJob(_config(model="nosuchnet"), data=_split(), limiter=limiter)
     started.append(job.start())
     assert job.join(timeout=60)
     snap = job.snapshot()
-    assert snap.state is JobState.FAILED and str(snap.message).startswith("Unknown model “alexnet”")
-    assert snap.message.localized("ko").startswith("알 수 없는 모델 “alexnet”")
+    assert snap.state is JobState.FAILED and str(snap.message).startswith("Unknown model “nosuchnet”")
+    assert snap.message.localized("ko").startswith("알 수 없는 모델 “nosuchnet”")
     assert limiter.running == 0 and job.trained is None
 
 

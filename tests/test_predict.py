@@ -57,7 +57,8 @@ def test_the_small_bundled_nets_predict_too(name: str, cat: Image.Image) -> None
     model, spec = build(name, weights="bundled"), get_spec(name)
     top = cnnviz.predict_image(name, cat, k=2)
     with torch.no_grad():
-        probs = torch.softmax(model(cnnviz.preprocess(spec, cat.convert("L" if spec.in_channels == 1 else "RGB")))[0], 0)
+        x = cnnviz.preprocess(spec, cat.convert("L" if spec.in_channels == 1 else "RGB"))
+        probs = torch.softmax(model(x)[0], 0)
     assert [p.index for p in top] == probs.topk(2).indices.tolist()
 
 

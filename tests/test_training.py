@@ -273,8 +273,8 @@ def test_a_model_that_does_not_fit_the_data_says_so() -> None:
     assert "6×6 RGB 컬러 이미지에 맞지 않습니다" in info.value.localized("ko")
     with pytest.raises(ConfigError, match="gives 8 outputs per image, but the data has 3 classes"):
         Trainer(_config(), data=tiny, model=models.build("tinyvgg", image_size=SIZE)).fit()
-    with pytest.raises(ConfigError, match="Unknown model “alexnet”: choose one of tinyvgg"):
-        Trainer(_config(model="alexnet"), data=tiny).fit()
+    with pytest.raises(ConfigError, match="Unknown model “nosuchnet”: choose one of tinyvgg"):
+        Trainer(_config(model="nosuchnet"), data=tiny).fit()
 
 
 def test_transfer_learning_freezes_convolutions_and_trains_a_new_head(monkeypatch, split: DataSplit) -> None:

@@ -74,6 +74,7 @@ class _Dot:
 
     shapes: Mapping[str, tuple[int, ...] | None]
     lines: list[str] = field(default_factory=list)
+    edges: list[str] = field(default_factory=list)  # written after every node: an edge inside a cluster pulls in its nodes
     labels: dict[str, list[str]] = field(default_factory=dict)  # layer nodes: label parts, still open to folding
     last_name: dict[str, str] = field(default_factory=dict)  # node → name of the last layer folded into it
     count: int = 0
@@ -90,10 +91,10 @@ class _Dot:
 
     def edge(self, sources: list[str], target: str, **style: str) -> None:
         attrs = ", ".join(f'{k}="{v}"' for k, v in style.items())
-        self.lines += [f"{s} -> {target}" + (f" [{attrs}]" if attrs else "") + ";" for s in sources]
+        self.edges += [f"{s} -> {target}" + (f" [{attrs}]" if attrs else "") + ";" for s in sources]
 
     def render(self, title: str) -> str:
-        body = "\n".join(self.lines)
+        body = "\n".join(self.lines + self.edges)
         for node, parts in self.labels.items():
             text = " · ".join(p for p in parts if p)
             shape = self.shapes.get(self.last_name.get(node, ""))

@@ -31,6 +31,7 @@ from cnnviz.errors import ConfigError, Phrase
 __all__ = [
     "ACTIVATIONS",
     "BUILDER_COLUMNS",
+    "ROW_STATUSES",
     "SKIPS",
     "BuilderKind",
     "BuilderLayer",
@@ -66,6 +67,7 @@ class BuilderKind(StrEnum):
 
 BUILDER_COLUMNS = ("kind", "out", "kernel_size", "stride", "padding", "p", "skip")  # the keys of a row
 SKIPS = ("identity", "projection")  # a residual block's skip paths
+ROW_STATUSES = ("ok", "error", "skipped")  # PlannedRow.status: computed, impossible, not computed
 ACTIVATIONS = {  # kind → the torch.nn class, with PyTorch's default arguments
     BuilderKind.RELU: "ReLU",
     BuilderKind.LEAKY_RELU: "LeakyReLU",
@@ -280,7 +282,9 @@ def _plan_residual(layer: BuilderLayer, shape: Shape) -> tuple[Shape, int, int]:
 
 def _plan_linear(layer: BuilderLayer, shape: Shape) -> tuple[Shape, int, int]:
     if len(shape) != 1:
-        raise ConfigError.from_key("errors.builder_needs_flat", shape=shape_text(shape), features=f"{math.prod(shape):,}")
+        raise ConfigError.from_key(
+            "errors.builder_needs_flat", shape=shape_text(shape), features=f"{math.prod(shape):,}"
+        )
     out = _out(layer)
     return (out,), shape[0] * out + out, shape[0] * out
 

@@ -26,10 +26,19 @@ from cnnviz.arch.builder import (
     residual_skip,
     shape_text,
 )
+from cnnviz.arch.summary import summarize
 from cnnviz.conv import as_pair
 from cnnviz.errors import ConfigError
 
-__all__ = ["MAX_BUILD_PARAMS", "LayerModule", "ResidualBlock", "build_network", "head_rows", "layer_modules"]
+__all__ = [
+    "MAX_BUILD_PARAMS",
+    "LayerModule",
+    "ResidualBlock",
+    "build_network",
+    "head_rows",
+    "layer_modules",
+    "row_fields",
+]
 
 MAX_BUILD_PARAMS = 50_000_000  # build_network refuses larger networks (200 MB of float32 weights)
 
@@ -172,3 +181,20 @@ def build_network(
         factory = ResidualBlock if module.call == "ResidualBlock" else getattr(nn, module.call.removeprefix("nn."))
         built[module.name] = factory(*module.args, **module.kwargs)
     return nn.Sequential(built)
+
+
+def row_fields(rows: Sequence[Mapping[str, object]], input_size: Sequence[int]) -> list[int | None]:
+    """Return each row's receptive field: the side, in input pixels, that one unit of its output sees.
+
+    None for a flat output (after flatten). Read from :func:`~cnnviz.arch.summarize` of the built
+    network on the meta device (no weights allocated); a residual block sees the union of its two
+    paths. Raises ConfigError naming the row, as :func:`build_network` does.
+    """
+    channels, height, width = input_size
+    with torch.device("meta"):
+        model = build_network(rows, in_channels=channels, image_size=(height, width), num_classes=1)
+    last: dict[str, int | None] = {}
+    for layer in summarize(model, (channels, height, width)).rows:
+        last[layer.name.split(".")[0]] = layer.receptive_field  # a child's last layer: what its output sees
+    names = [name for name, _ in model.named_children()]
+    return [last.get(name) for name in names[: len(rows)]]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from cnnviz.arch.summary import Summary
 
-__all__ = ["NOTES_ALEXNET", "ClaimCheck", "WeightSplit", "alexnet_checks", "layer_units", "weight_split"]
+__all__ = ["NOTES_ALEXNET", "ClaimCheck", "WeightSplit", "align_units", "alexnet_checks", "layer_units", "weight_split"]
 
 _CONV_KINDS = ("Conv1d", "Conv2d", "Conv3d", "SameConv2d")
 _FC_KINDS = ("Linear",)
@@ -123,3 +123,20 @@ def alexnet_checks(summary: Summary) -> list[ClaimCheck]:
         ClaimCheck("fc_per_conv", notes["fc_per_conv"], split.fc_per_conv,
                    _about(notes["fc_per_conv"], split.fc_per_conv)),
     ]  # fmt: skip
+
+
+def align_units(claimed: tuple[int, ...], computed: tuple[int, ...]) -> list[int | None]:
+    """Place each claimed number under the computed layer it names, in order; None where the claim skips a layer.
+
+    Our notes give AlexNet's units as seven numbers for eight layers: the second 64,896 (conv4) is
+    left out, so ``align_units(notes, computed)`` puts None there. Claimed numbers no layer has are
+    dropped from the alignment (the caller compares the lists to see them).
+    """
+    aligned, j = [], 0
+    for value in computed:
+        if j < len(claimed) and claimed[j] == value:
+            aligned.append(claimed[j])
+            j += 1
+        else:
+            aligned.append(None)
+    return aligned

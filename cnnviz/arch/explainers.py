@@ -18,6 +18,7 @@ from torch import nn
 from cnnviz.errors import ConfigError
 
 __all__ = [
+    "COST_ROLES",
     "ConvCost",
     "CostComparison",
     "KernelStack",
@@ -28,6 +29,9 @@ __all__ = [
     "separable_vs_plain",
     "stacked_kernels",
 ]
+
+
+COST_ROLES = ("plain", "reduce", "conv", "depthwise", "pointwise")  # what a layer does in a comparison
 
 
 @dataclass(frozen=True)

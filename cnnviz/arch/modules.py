@@ -18,7 +18,9 @@ from cnnviz.arch.summary import Summary
 from cnnviz.errors import ConfigError
 
 __all__ = [
+    "BLOCK_ROLES",
     "INCEPTION_3A",
+    "STEP_ROLES",
     "BlockRow",
     "BlockStep",
     "BranchView",
@@ -99,6 +101,10 @@ def inception_branches(in_channels: int, height: int, width: int, **channels: in
         out = block(x)  # (1, ΣC, H, W)
     return InceptionView((in_channels, height, width), branches, tuple(int(s) for s in out.shape[1:]),
                          sum(p.numel() for p in block.parameters()))  # fmt: skip
+
+
+BLOCK_ROLES = ("expand", "depthwise", "project")  # an inverted residual's steps, in order
+STEP_ROLES = (*BLOCK_ROLES, "conv")  # what a convolution of a block can be
 
 
 @dataclass(frozen=True)

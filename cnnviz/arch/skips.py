@@ -61,7 +61,7 @@ def _weight_gradients(model: ResidualStack, x: torch.Tensor, grad_out: torch.Ten
     return tuple(float(conv.weight.grad.norm()) for conv in model.convs)
 
 
-def gradient_flow(depth: int = 20, *, width: int = 8, size: int = 16, seed: int = 0) -> GradientFlow:
+def gradient_flow(depth: int = 20, *, width: int = 8, size: int = 8, seed: int = 0) -> GradientFlow:
     """Backpropagate one random output gradient through a plain and a residual stack of ``depth`` layers.
 
     Both stacks get the same weights (same seed), the same (1, width, size, size) input and the same

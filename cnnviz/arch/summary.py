@@ -17,10 +17,11 @@ What is counted, and how:
   ``torch.utils.flop_counter`` counts (its FLOPs are 2 × MACs) and that torchvision's published
   GFLOPS count. Batch norm, activations, pooling, additions and concatenations are left out (``"—"``);
   biases are left out too.
-- Receptive field: the side, in input pixels, of the window one unit of the layer's output can see
-  (the larger side when it is not square), followed through every path of the network: where paths
-  merge (a residual addition, an inception concatenation) the unit sees the union, the largest of
-  the windows. ``None`` for outputs without a spatial map (after ``flatten``, linear layers) and
+- Receptive field: the side, in input pixels, of the largest window a unit of the layer's output
+  can see (the larger side when it is not square), followed through every path of the network:
+  where paths merge (a residual addition, an inception concatenation) the result sees the union,
+  the largest of the windows (a channel of a concatenation that came from a shorter branch sees
+  less). ``None`` for outputs without a spatial map (after ``flatten``, linear layers) and
   after layers whose window is not a whole number of pixels (transposed convolutions, upsampling,
   adaptive pooling that does not divide its input evenly).
 """
@@ -248,8 +249,11 @@ def _run(model: nn.Module, size: tuple[int, int, int], names: list[str]) -> tupl
     param = next(itertools.chain(model.parameters(), model.buffers()), None)
     x = torch.zeros(1, *size, device="meta", dtype=torch.float32 if param is None else param.dtype)
     tracker.set_field(x, UnitField.pixel())
-    with observe_calls(model, names, observe), torch.no_grad(), tracker:
+    hooked = [name for name in names if name]  # the model itself ("") has no hook: it is observed below
+    with observe_calls(model, hooked, observe), torch.no_grad(), tracker:
         out = model(x)
+        if "" in records:
+            observe("", model, (x,), out)
     return out, records
 
 

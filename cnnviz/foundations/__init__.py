@@ -3,15 +3,23 @@ optimizers on 2-D surfaces, initialisation, normalisation and dropout, regularis
 
 from __future__ import annotations
 
-from cnnviz.foundations import activations, losses, optimizers, perceptron
-from cnnviz.foundations import generalization, init_study, normalization, upsampling
+from cnnviz.foundations import (
+    activations,
+    generalization,
+    init_study,
+    losses,
+    normalization,
+    optimizers,
+    perceptron,
+    upsampling,
+)
 from cnnviz.foundations.activations import *  # noqa: F403
+from cnnviz.foundations.generalization import *  # noqa: F403
+from cnnviz.foundations.init_study import *  # noqa: F403
 from cnnviz.foundations.losses import *  # noqa: F403
+from cnnviz.foundations.normalization import *  # noqa: F403
 from cnnviz.foundations.optimizers import *  # noqa: F403
 from cnnviz.foundations.perceptron import *  # noqa: F403
-from cnnviz.foundations.init_study import *  # noqa: F403
-from cnnviz.foundations.normalization import *  # noqa: F403
-from cnnviz.foundations.generalization import *  # noqa: F403
 from cnnviz.foundations.upsampling import *  # noqa: F403
 
 MODULES = (perceptron, activations, losses, optimizers)

@@ -50,7 +50,8 @@ ACTIVATION_LATEX: dict[str, str] = {
     "step": r"h(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases} \qquad h'(x) = 0 \;(x \ne 0)",
     "sigmoid": r"\sigma(x) = \frac{1}{1 + e^{-x}} \qquad \sigma'(x) = \sigma(x)\,(1 - \sigma(x))",
     "tanh": r"\tanh(x) = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}} \qquad \tanh'(x) = 1 - \tanh^2(x)",
-    "relu": r"\mathrm{ReLU}(x) = \max(0, x) \qquad \mathrm{ReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
+    "relu": r"\mathrm{ReLU}(x) = \max(0, x) \qquad "
+    r"\mathrm{ReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
     "leaky_relu": r"\mathrm{LeakyReLU}(x) = \max(0.01x, x) \qquad "
     r"\mathrm{LeakyReLU}'(x) = \begin{cases} 1 & x > 0 \\ 0.01 & x \le 0 \end{cases}",
     "gelu": r"\mathrm{GELU}(x) = x\,\Phi(x) \qquad \mathrm{GELU}'(x) = \Phi(x) + x\,\varphi(x)",

@@ -167,9 +167,8 @@ def noise_robustness(w: np.ndarray, data: RegressionData, sigmas: np.ndarray, *,
     rng = np.random.default_rng(seed)
     out = []
     for sigma in sigmas:
-        errors = [mse(predict_polynomial(w, np.clip(data.x_val + rng.normal(0, sigma, len(data.x_val)), 0, 1)), data.y_val)
-                  for _ in range(draws)]  # fmt: skip
-        out.append(np.mean(errors))
+        shifted = [np.clip(data.x_val + rng.normal(0, sigma, len(data.x_val)), 0, 1) for _ in range(draws)]
+        out.append(np.mean([mse(predict_polynomial(w, x), data.y_val) for x in shifted]))
     return np.array(out)
 
 

@@ -80,7 +80,7 @@ def loss_curves(p: np.ndarray, num_classes: int = 2, *, wrt: str = "logit") -> L
     else:
         leaf = torch.tensor(p, requires_grad=True)
         mse, ce = _losses(_probabilities(leaf, num_classes), None)
-    (mse_grad,) = torch.autograd.grad(mse.sum(), leaf)  # samples are independent: the sum's gradient is each one's
+    (mse_grad,) = torch.autograd.grad(mse.sum(), leaf, retain_graph=True)  # samples are independent
     (ce_grad,) = torch.autograd.grad(ce.sum(), leaf)
     return LossCurves(p, mse.detach().numpy(), ce.detach().numpy(), mse_grad.numpy(), ce_grad.numpy())
 

@@ -169,12 +169,15 @@ def _check_p(p: float) -> None:
         raise ConfigError.from_key("errors.dropout_p_range", p=p)
 
 
-def dropout_layer(x: np.ndarray, p: float, *, seed: int = 0) -> DropoutLayer:
-    """Draw one mask (each unit kept with probability 1 − p) and apply both dropout conventions to ``x``."""
+def dropout_layer(p: float, *, units: int = 10, seed: int = 0) -> DropoutLayer:
+    """Draw a layer's activations (uniform on [0, 1], 2 decimals) and one mask that keeps each unit with 1 − p.
+
+    Both dropout conventions are applied to the activations; the activations depend only on ``units``.
+    """
     _check_p(p)
-    x = np.asarray(x, dtype=np.float64)
+    x = np.round(np.random.default_rng(units).random(units), 2)  # (units,)
     generator = torch.Generator().manual_seed(seed)
-    keep = (torch.rand(x.shape, generator=generator) >= p).numpy()
+    keep = (torch.rand(units, generator=generator) >= p).numpy()
     return DropoutLayer(p, x, keep, x * keep / (1 - p), x.copy(), x * keep, x * (1 - p))
 
 

@@ -38,7 +38,8 @@ OPTIMIZER_LATEX: dict[str, str] = {  # each update rule as torch.optim implement
     "momentum": r"v \leftarrow \mu v + g, \quad \theta \leftarrow \theta - \eta\, v",
     "nesterov": r"v \leftarrow \mu v + g, \quad \theta \leftarrow \theta - \eta\,(g + \mu v)",
     "adagrad": r"G \leftarrow G + g^2, \quad \theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{G} + 10^{-10}}",
-    "rmsprop": r"s \leftarrow 0.99\, s + 0.01\, g^2, \quad \theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{s} + 10^{-8}}",
+    "rmsprop": r"s \leftarrow 0.99\, s + 0.01\, g^2, \quad "
+    r"\theta \leftarrow \theta - \frac{\eta\, g}{\sqrt{s} + 10^{-8}}",
     "adam": r"m \leftarrow 0.9\, m + 0.1\, g, \; v \leftarrow 0.999\, v + 0.001\, g^2, \; "
     r"\theta \leftarrow \theta - \eta \frac{m / (1 - 0.9^t)}{\sqrt{v / (1 - 0.999^t)} + 10^{-8}}",
 }

@@ -18,6 +18,7 @@ from cnnviz.errors import ConfigError
 __all__ = [
     "TransposedSteps",
     "checkerboard_counts",
+    "example_grid",
     "is_uneven",
     "transposed_conv_steps",
     "upsample_bilinear",
@@ -38,6 +39,12 @@ class TransposedSteps:
     stride: int
     padding: int
     output_padding: int
+
+
+def example_grid(rows: int, cols: int | None = None) -> np.ndarray:
+    """Return the small grid the pages start from: 1, 2, 3, … row by row, (rows, cols) floats."""
+    cols = rows if cols is None else cols
+    return np.arange(1, rows * cols + 1, dtype=np.float64).reshape(rows, cols)
 
 
 def _pad_or_crop(grid: np.ndarray, before: int, after: int) -> np.ndarray:

@@ -21,7 +21,15 @@ from pathlib import Path
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["EfficientNetLite", "LITE0_STAGES", "MBConv", "SameConv2d", "StageConfig", "efficientnet_lite0", "efficientnet_lite0_weights"]
+__all__ = [
+    "LITE0_STAGES",
+    "EfficientNetLite",
+    "MBConv",
+    "SameConv2d",
+    "StageConfig",
+    "efficientnet_lite0",
+    "efficientnet_lite0_weights",
+]
 
 _BN_EPS = 1e-3  # TensorFlow's batch-norm epsilon, which the weights were trained with
 _BN_MOMENTUM = 0.01  # TensorFlow's 0.99 decay, in PyTorch's convention
@@ -159,6 +167,11 @@ class EfficientNetLite(nn.Module):
         self._dropout = nn.Dropout(dropout)
         self._fc = nn.Linear(head_channels, num_classes)
 
+    def stage_layers(self) -> list[str]:
+        """Return the module names that end each part: the stem, the last block of every stage, the head."""
+        last = {stage: f"_blocks.{i}" for i, stage in enumerate(self.stage_of_block)}  # the stage's last block wins
+        return ["_relu0", *last.values(), "_relu1"]
+
     def forward_features(self, x: Tensor) -> Tensor:
         """Return the pooled features the classifier reads, (N, head_channels): what transfer learning starts from."""
         x = self._relu0(self._bn0(self._conv_stem(x)))  # (N, 32, H/2, W/2)
@@ -172,7 +185,12 @@ class EfficientNetLite(nn.Module):
 
 
 def efficientnet_lite0(
-    *, in_channels: int = 3, image_size: int = 224, num_classes: int = 1000, batch_norm: bool = True, dropout: float = 0.2
+    *,
+    in_channels: int = 3,
+    image_size: int = 224,
+    num_classes: int = 1000,
+    batch_norm: bool = True,
+    dropout: float = 0.2,
 ) -> EfficientNetLite:
     """Build an untrained EfficientNet-Lite0 (the registry's builder; load weights with ``cnnviz.build``).
 

@@ -11,10 +11,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from cnnviz.arch.builder_modules import build_network
 from cnnviz.errors import ConfigError, Phrase
 from cnnviz.nets.registry import available_models, build, get_spec
 from cnnviz.train.callbacks import Callback, LambdaCallback
-from cnnviz.train.config import InitName, OptimizerName, Precision, Schedule, TrainConfig
+from cnnviz.train.config import BUILT_MODEL, InitName, OptimizerName, Precision, Schedule, TrainConfig
 
 __all__: list[str] = []
 
@@ -35,7 +36,11 @@ def _as_callbacks(callbacks: Iterable[Callback | Callable[..., Any]]) -> list[Ca
 
 
 def _build_model(config: TrainConfig, data: Any) -> nn.Module:
-    """Build the registry model for the data (or the bundled one with a new head for transfer)."""
+    """Build the registry model for the data (or the bundled one with a new head for transfer, or the builder's)."""
+    if config.model == BUILT_MODEL:
+        model = _built_network(config, data)
+        _init_weights(model, config.init)
+        return model
     names = available_models()
     if config.model not in names:
         raise ConfigError.from_key("errors.train_unknown_model", model=config.model, models=", ".join(names))
@@ -57,6 +62,12 @@ def _build_model(config: TrainConfig, data: Any) -> nn.Module:
     head = _replace_head(model, num_classes)
     _init_weights(head, config.init)
     return model
+
+
+def _built_network(config: TrainConfig, data: Any) -> nn.Module:
+    """The network builder's rows built for the data's channels, size and classes (ConfigError naming a bad row)."""
+    return build_network(config.architecture, in_channels=int(data.in_channels), image_size=int(data.image_size),
+                         num_classes=len(data.class_names))  # fmt: skip
 
 
 def _colour(in_channels: int) -> Phrase:
@@ -83,7 +94,7 @@ def _replace_head(model: nn.Module, num_classes: int) -> nn.Linear:
 def _freeze_frozen_norms(model: nn.Module) -> None:
     """Keep frozen BatchNorm layers in eval mode so their running statistics do not drift."""
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d) and not m.weight.requires_grad:
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None and not m.weight.requires_grad:
             m.eval()
 
 

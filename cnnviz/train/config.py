@@ -15,6 +15,7 @@ from cnnviz.device import select_device
 from cnnviz.errors import ConfigError, Phrase
 
 __all__ = [
+    "BUILT_MODEL",
     "Augmentation",
     "InitName",
     "OptimizerName",
@@ -27,6 +28,9 @@ __all__ = [
     "flatten_config",
     "setting_names",
 ]
+
+
+BUILT_MODEL = "builder"  # TrainConfig.model of a network drawn in the network builder (its rows in `architecture`)
 
 
 class OptimizerName(StrEnum):
@@ -95,6 +99,7 @@ class TrainConfig:
     seed: int = 0  # seeds weights, shuffling, augmentation and dropout
     device: str = "auto"  # "auto" (CUDA, then MPS, then CPU), "cuda", "mps" or "cpu"
     sync_every: int = 10  # steps between reads of loss/accuracy back to the host (live charts)
+    architecture: tuple[dict, ...] = ()  # model="builder" only: the network builder's rows (cnnviz.arch.build_network)
 
     def __post_init__(self) -> None:
         enums = (("optimizer", OptimizerName), ("schedule", Schedule), ("init", InitName), ("precision", Precision))
@@ -110,6 +115,8 @@ class TrainConfig:
                     ) from None  # fmt: skip
         if isinstance(self.augmentation, dict):
             object.__setattr__(self, "augmentation", Augmentation(**self.augmentation))
+        if not isinstance(self.architecture, tuple):
+            object.__setattr__(self, "architecture", tuple(dict(row) for row in self.architecture))
         if isinstance(self.betas, list | tuple):
             object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
         _validate(self)
@@ -150,6 +157,10 @@ def _validate(c: TrainConfig) -> None:
     _check_range("augmentation_color_jitter", c.augmentation.color_jitter, 0.0, 1.0)
     if c.transfer and c.batch_norm:
         raise ConfigError.from_key("errors.train_transfer_batch_norm", model=c.model)
+    if c.model == BUILT_MODEL and c.transfer:
+        raise ConfigError.from_key("errors.train_builder_transfer")
+    if c.model == BUILT_MODEL and not c.architecture:
+        raise ConfigError.from_key("errors.train_builder_empty")
     select_device(c.device)  # raises ConfigError for an unknown or missing device
 
 
@@ -172,6 +183,7 @@ def config_to_dict(config: TrainConfig) -> dict[str, Any]:
         if isinstance(value, Enum):
             out[key] = value.value
     out["betas"] = list(config.betas)
+    out["architecture"] = [dict(row) for row in config.architecture]
     return out
 
 

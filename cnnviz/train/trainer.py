@@ -173,6 +173,7 @@ class Trainer:
         self.model.to(self.device)
         _check_model_fits(self.model, d, self.config.model, self.device)
         self.mean, self.std = _normalisation(self.config, d)
+        self.history.class_names = tuple(d.class_names)
         self._gen = torch.Generator().manual_seed(self.config.seed)
         self._load_tensors(d)
         self._optimizer = _make_optimizer(self.config, [p for p in self.model.parameters() if p.requires_grad])
@@ -182,7 +183,6 @@ class Trainer:
         self.steps_per_epoch = max(per_epoch, 1)
         self.total_steps = self.steps_per_epoch * self.config.epochs
         self._scheduler = _make_scheduler(self.config, self._optimizer, self.total_steps)
-        self.history.class_names = tuple(d.class_names)
         self._prepared = True
 
     def _load_tensors(self, d: Any) -> None:

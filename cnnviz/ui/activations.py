@@ -114,6 +114,7 @@ def show_gradients() -> dict[str, np.ndarray]:
     left.plotly_chart(fig, key="act_vanish")
     right.latex(r"\sigma'(x) = \sigma(x)(1 - \sigma(x)) \le \tfrac{1}{4}")
     for name, values in grads.items():
-        right.caption(t("activations.vanish_ratio", name=t(f"activations.name.{name}"), ratio=f"{values[0] / values[-1]:.3g}"))
+        ratio = f"{values[0] / values[-1]:.3g}"
+        right.caption(t("activations.vanish_ratio", name=t(f"activations.name.{name}"), ratio=ratio))
     right.markdown(t("activations.vanish_explain"))
     return grads

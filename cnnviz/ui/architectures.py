@@ -80,12 +80,13 @@ def show_totals(name: str, summary: Summary, where: Any) -> None:
     """Totals as metrics and where the parameters and the compute sit, computed from the rows."""
     split = weight_split(summary)
     a, b, c = where.columns(3)
-    a.metric(t("architectures.params"), f"{summary.total_params:,}")
+    a.metric(t("architectures.params"), f"{summary.total_params / 1e6:.2f} M", help=f"{summary.total_params:,}")
     b.metric(t("architectures.macs"), _macs_text(summary.total_macs), help=t("architectures.macs_help"))
     c.metric(t("architectures.fc_share"), f"{100 * split.fc_share:.1f} %")
-    where.info(t("architectures.split", model=model_label(name), fc=f"{split.fc_params:,}",
-                 fc_share=100 * split.fc_share, conv=f"{split.conv_params:,}", ratio=split.fc_per_conv,
-                 conv_macs=100 * split.conv_mac_share))  # fmt: skip
+    key = "architectures.split_fc" if split.fc_params > split.conv_params else "architectures.split_conv"
+    ratio = split.fc_per_conv if split.fc_params > split.conv_params else 1 / max(split.fc_per_conv, 1e-12)
+    where.info(t(key, model=model_label(name), fc=f"{split.fc_params:,}", fc_share=100 * split.fc_share,
+                 conv=f"{split.conv_params:,}", ratio=ratio, conv_macs=100 * split.conv_mac_share))  # fmt: skip
 
 
 def _chart(summary: Summary, mode: str, depth: int) -> go.Figure:
@@ -109,8 +110,9 @@ def _chart(summary: Summary, mode: str, depth: int) -> go.Figure:
 def chart_settings() -> tuple[str, int]:
     """Bars per layer or per stage, and for stages how many parts of the layer names make one stage."""
     left, right = st.columns(2)
-    mode = translated_choice("radio", t("architectures.chart_by"), CHART_MODES, key="arch_chart_by", default="stage",
-                             where=left, horizontal=True, format_func=lambda m: t(f"architectures.chart_by.{m}"))  # fmt: skip
+    mode = translated_choice("radio", t("architectures.chart_by"), CHART_MODES, key="arch_chart_by",
+                             default="stage", where=left, horizontal=True,
+                             format_func=lambda m: t(f"architectures.chart_by.{m}"))  # fmt: skip
     depth = 1
     if mode == "stage":
         depth = bounded_slider(t("architectures.stage_depth"), 1, 3, 1, key="arch_stage_depth", where=right,
@@ -129,15 +131,16 @@ def show_network(slot: int, name: str, input_size: tuple[int, int, int], where: 
     show_totals(name, summary, where)
     where.plotly_chart(_chart(summary, mode, depth), key=f"arch_chart_{slot}")
     where.dataframe(_table(summary), hide_index=True, key=f"arch_table_{slot}", height=320)
-    where.download_button(t("architectures.csv"), summary.to_csv(), file_name=f"{name}_{input_size[1]}x{input_size[2]}.csv",
-                          mime="text/csv", key=f"arch_csv_{slot}")  # fmt: skip
+    file_name = f"{name}_{input_size[1]}x{input_size[2]}.csv"
+    where.download_button(t("architectures.csv"), summary.to_csv(), file_name=file_name, mime="text/csv",
+                          key=f"arch_csv_{slot}")  # fmt: skip
 
 
 def show_diagram(slot: int, name: str, input_size: tuple[int, int, int], where: Any) -> None:
     """The network's block diagram (stages, inception branches, residual skips) in an expander."""
     with where.expander(t("architectures.diagram", model=model_label(name)), expanded=False):
         try:
-            st.graphviz_chart(_diagram(name, input_size), key=f"arch_diagram_{slot}")
+            st.graphviz_chart(_diagram(name, input_size))
         except CnnvizError as err:
             st.error(error_text(err), icon="⚠️")
         st.caption(t("architectures.diagram_caption"))

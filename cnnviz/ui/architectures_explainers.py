@@ -21,7 +21,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.widgets import bounded_slider
 
-__all__ = ["EXPLAINERS", "show_explainers"]
+__all__ = ["EXPLAINERS", "show_comparison", "show_explainers"]
 
 EXPLAINERS = ("reduction", "inception", "residual", "separable", "receptive", "kernels")
 
@@ -43,12 +43,13 @@ def _cost_table(comparison: CostComparison) -> list[dict[str, object]]:
     return rows
 
 
-def _show_comparison(comparison: CostComparison, key: str) -> None:
+def show_comparison(comparison: CostComparison, key: str) -> None:
     st.dataframe(_cost_table(comparison), hide_index=True, key=f"arch_x_{key}_table")
     a, b = st.columns(2)
-    a.metric(t("architectures.params"), f"{comparison.after_params:,}", f"÷ {comparison.param_ratio:.1f}",
-             delta_color="off")  # fmt: skip
-    b.metric(t("architectures.macs"), f"{comparison.after_macs:,}", f"÷ {comparison.mac_ratio:.1f}", delta_color="off")
+    a.metric(t("architectures.x.params_after"), f"{comparison.after_params:,}",
+             t("architectures.x.fewer", ratio=comparison.param_ratio), delta_color="off", delta_arrow="off")
+    b.metric(t("architectures.x.macs_after"), f"{comparison.after_macs:,}",
+             t("architectures.x.fewer", ratio=comparison.mac_ratio), delta_color="off", delta_arrow="off")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -67,7 +68,7 @@ def _reduction() -> None:
     comparison = channel_reduction(cin, mid, cout, k, height=side, width=side)
     st.latex(rf"{k}^2 \cdot {cin} \cdot {cout} = {comparison.before_params:,}".replace(",", "{,}"))
     st.latex(rf"{cin} \cdot {mid} + {k}^2 \cdot {mid} \cdot {cout} = {comparison.after_params:,}".replace(",", "{,}"))
-    _show_comparison(comparison, "red")
+    show_comparison(comparison, "red")
 
 
 def _inception() -> None:
@@ -116,7 +117,7 @@ def _separable() -> None:
     comparison = separable_vs_plain(cin, cout, k, height=side, width=side)
     st.latex(rf"\frac{{{k}^2 \cdot {cin} + {cin} \cdot {cout}}}{{{k}^2 \cdot {cin} \cdot {cout}}} = "
              rf"\frac{{1}}{{{cout}}} + \frac{{1}}{{{k * k}}} \approx {1 / comparison.param_ratio:.3f}")
-    _show_comparison(comparison, "sep")
+    show_comparison(comparison, "sep")
 
 
 def _receptive() -> None:
@@ -147,7 +148,7 @@ def _kernels() -> None:
     large, small = stack.weights_per_pair
     st.success(t("architectures.x.kernels_result", k=k, n=stack.depth, large=large, small=small,
                  rf=stack.receptive_field, relus=stack.depth))  # fmt: skip
-    _show_comparison(stack.comparison, "ker")
+    show_comparison(stack.comparison, "ker")
 
 
 def show_explainers() -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnnviz.arch import NOTES_ALEXNET, SOURCES, WINNERS, ClaimCheck, alexnet_checks, computed_parameters, weight_split
+from cnnviz.arch import (
+    NOTES_ALEXNET,
+    SOURCES,
+    WINNERS,
+    ClaimCheck,
+    align_units,
+    alexnet_checks,
+    computed_parameters,
+    layer_units,
+    weight_split,
+)
 from cnnviz.ui.architectures import cached_summary
 from cnnviz.ui.base import t
 from cnnviz.ui.labels import model_label
@@ -40,7 +50,7 @@ def show_timeline() -> None:
     computed = _computed_params()
     rows = [{t("architectures.history.year"): m.year, t("architectures.history.entry"): m.name,
              t("architectures.history.place"): m.rank, t("architectures.history.top5"): m.top5_error,
-             t("architectures.history.depth"): "—" if m.depth is None else m.depth,
+             t("architectures.history.depth"): "—" if m.depth is None else str(m.depth),
              t("architectures.history.published"): _millions(m.params),
              t("architectures.history.computed"): _millions(computed[m.key]),
              t("architectures.history.note"): t(f"architectures.winner.{m.key}"),
@@ -62,6 +72,8 @@ def _value_text(value: object) -> str:
 def _claim_rows(checks: dict[str, list[ClaimCheck]]) -> list[dict[str, str]]:
     rows = []
     for i, key in enumerate(NOTES_ALEXNET):
+        if key == "units":
+            continue  # a table of its own, layer by layer
         row = {t("architectures.claims.claim"): t(f"architectures.claim.{key}"),
                t("architectures.claims.notes"): _value_text(NOTES_ALEXNET[key])}  # fmt: skip
         for name, results in checks.items():
@@ -71,12 +83,29 @@ def _claim_rows(checks: dict[str, list[ClaimCheck]]) -> list[dict[str, str]]:
     return rows
 
 
+def _units_table(summaries: dict) -> None:
+    """Units per layer: the notes' numbers placed under the paper network's layers, and both networks computed."""
+    units = {name: layer_units(summary) for name, summary in summaries.items()}
+    kinds = [r.kind for r in summaries["alexnet_original"].rows if r.kind in ("Conv2d", "Linear")]
+    layers = [t("architectures.claims.layer_conv" if kind == "Conv2d" else "architectures.claims.layer_fc", n=i)
+              for i, kind in enumerate(kinds, start=1)]  # fmt: skip
+    notes = align_units(NOTES_ALEXNET["units"], units["alexnet_original"])
+    rows = [{t("architectures.claims.source"): t("architectures.claims.notes"),
+             **{layer: "—" if v is None else f"{v:,}" for layer, v in zip(layers, notes, strict=True)}}]
+    for name, values in units.items():
+        rows.append({t("architectures.claims.source"): model_label(name),
+                     **{layer: f"{v:,}" for layer, v in zip(layers, values, strict=True)}})  # fmt: skip
+    st.markdown(t("architectures.claims.units_title"))
+    st.dataframe(rows, hide_index=True, key="arch_units_table")
+
+
 def show_claims() -> None:
     """Each AlexNet claim of our notes beside the numbers of the paper's network and torchvision's variant."""
     summaries = {name: cached_summary(name, (3, 227, 227) if name == "alexnet_original" else (3, 224, 224))
                  for name in ALEXNETS}  # fmt: skip
     checks = {name: alexnet_checks(summary) for name, summary in summaries.items()}
     st.dataframe(_claim_rows(checks), hide_index=True, key="arch_claims_table")
+    _units_table(summaries)
     original, variant = (weight_split(s) for s in summaries.values())
     st.markdown(t("architectures.claims.explained", total=f"{summaries['alexnet_original'].total_params:,}",
                   conv=f"{original.conv_params:,}", fc=f"{original.fc_params:,}", ratio=original.fc_per_conv,

@@ -18,6 +18,7 @@ from cnnviz.arch import (
     BUILDER_COLUMNS,
     BUILDER_PRESETS,
     DEFAULT_PRESET,
+    ROW_STATUSES,
     SKIPS,
     BuilderKind,
     NetworkPlan,
@@ -45,8 +46,10 @@ __all__ = [
 ROWS_KEY = "builder_rows"  # what Live training reads: a list of JSON-able row dicts
 SAVED_KEY = "network_builder_saved"  # example key → the latest edited rows
 SIZE_NAMES = ("channels", "height", "width")
+COLUMN_WIDTHS = {"kind": 132, "out": 56, "kernel_size": 56, "stride": 66, "padding": 60, "p": 46, "skip": 94}  # px
+PLAN_WIDTHS = {"layer": 36, "output": 84, "params": 76, "macs": 88, "check": 92}  # px: both tables fit 1400 px
 PLAN_COLUMNS = ("layer", "output", "params", "macs", "check")  # the planned table's columns
-STATUS_MARK = {"ok": "✅", "error": "⚠️", "skipped": "…"}
+STATUS_MARK = dict(zip(ROW_STATUSES, ("✅", "⚠️", "…"), strict=True))
 
 
 def _editor_key(preset: str) -> str:
@@ -70,20 +73,25 @@ def _reset(preset: str) -> None:
 
 def _column_config() -> dict[str, Any]:
     whole = {"min_value": 0, "step": 1}  # 0 is impossible, but the learner may type it and read why
-    help_of = {name: t(f"network_builder.help.{name}") for name in BUILDER_COLUMNS}
-    label = {name: t(f"errors.builder_column.{name}") for name in BUILDER_COLUMNS}
+    kw = {name: {"label": t(f"network_builder.column.{name}"), "help": t(f"network_builder.help.{name}"),
+                 "width": COLUMN_WIDTHS[name]} for name in BUILDER_COLUMNS}  # fmt: skip
     column = st.column_config
     return {
-        "kind": column.SelectboxColumn(label["kind"], options=[k.value for k in BuilderKind], required=True,
-                                       help=help_of["kind"], format_func=lambda k: t(f"errors.builder_kind.{k}")),
-        "out": column.NumberColumn(label["out"], help=help_of["out"], **whole),
-        "kernel_size": column.NumberColumn(label["kernel_size"], help=help_of["kernel_size"], **whole),
-        "stride": column.NumberColumn(label["stride"], help=help_of["stride"], **whole),
-        "padding": column.TextColumn(label["padding"], help=help_of["padding"]),
-        "p": column.NumberColumn(label["p"], help=help_of["p"], step=0.05, format="%.2f"),
-        "skip": column.SelectboxColumn(label["skip"], options=list(SKIPS), help=help_of["skip"],
-                                       format_func=lambda s: t(f"network_builder.skip.{s}")),
+        "kind": column.SelectboxColumn(options=[k.value for k in BuilderKind], required=True,
+                                       format_func=lambda k: t(f"errors.builder_kind.{k}"), **kw["kind"]),
+        "out": column.NumberColumn(**whole, **kw["out"]),
+        "kernel_size": column.NumberColumn(**whole, **kw["kernel_size"]),
+        "stride": column.NumberColumn(**whole, **kw["stride"]),
+        "padding": column.TextColumn(**kw["padding"]),
+        "p": column.NumberColumn(step=0.05, format="%.2f", **kw["p"]),
+        "skip": column.SelectboxColumn(options=list(SKIPS), format_func=lambda s: t(f"network_builder.skip.{s}"),
+                                       **kw["skip"]),
     }  # fmt: skip
+
+
+def _table_height(rows: int) -> int:
+    """Pixels for a header, ``rows`` rows and the editor's "add row" line (35 px each), fixed per table."""
+    return 35 * (rows + 2) + 3
 
 
 def builder_inputs() -> tuple[str, tuple[int, int, int]]:
@@ -104,17 +112,18 @@ def builder_inputs() -> tuple[str, tuple[int, int, int]]:
     return preset, size  # type: ignore[return-value]
 
 
-def builder_table(preset: str, where: Any = st) -> list[dict]:
-    """The editable table of layers; return its rows (JSON-able dicts, impossible values kept)."""
+def builder_table(preset: str, where: Any = st) -> tuple[list[dict], int]:
+    """The editable table of layers; return its rows (JSON-able dicts, impossible values kept) and its height."""
     where.markdown(f"**{t('network_builder.table')}**")
+    base = _base_rows(preset)
     edited = where.data_editor(
-        pd.DataFrame(_base_rows(preset), columns=list(BUILDER_COLUMNS)),
+        pd.DataFrame(base, columns=list(BUILDER_COLUMNS)),
         num_rows="dynamic", hide_index=True, key=_editor_key(preset), column_config=_column_config(),
-        width="stretch",
+        width="stretch", height=_table_height(len(base)),  # fixed while the editor lives: a change would reset it
     )  # fmt: skip
     rows = clean_rows(edited.to_dict("records"))
     st.session_state.setdefault(SAVED_KEY, {})[preset] = rows
-    return rows
+    return rows, _table_height(len(base))
 
 
 def _kind_label(kind: str) -> str:
@@ -123,9 +132,7 @@ def _kind_label(kind: str) -> str:
 
 
 def _check(row: PlannedRow) -> str:
-    if row.status == "error":
-        return f"{STATUS_MARK['error']} {error_text(row.error)}"
-    return STATUS_MARK[row.status] if row.status == "ok" else f"{STATUS_MARK['skipped']} {t('network_builder.skipped')}"
+    return f"{STATUS_MARK[row.status]} {t(f'network_builder.status.{row.status}')}"
 
 
 def _plan_frame(plan: NetworkPlan) -> pd.DataFrame:
@@ -133,7 +140,7 @@ def _plan_frame(plan: NetworkPlan) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                t("network_builder.col.layer"): f"{r.number} · {_kind_label(r.kind)}",
+                t("network_builder.col.layer"): r.number,
                 t("network_builder.col.output"): "—" if r.out_shape is None else shape_text(r.out_shape),
                 t("network_builder.col.params"): r.params,
                 t("network_builder.col.macs"): r.macs,
@@ -154,15 +161,15 @@ def _row_style(plan: NetworkPlan):
     return style
 
 
-def show_plan(plan: NetworkPlan, where: Any = st) -> None:
+def show_plan(plan: NetworkPlan, where: Any = st, *, height: int | None = None) -> None:
     """The planned twin of the table: each row's output shape, parameters, MACs and check, row for row."""
     where.markdown(f"**{t('network_builder.planned', shape=shape_text(plan.in_shape))}**")
     frame = _plan_frame(plan)
     with where.container(key="network_builder_plan"):
-        numbers = {t(f"network_builder.col.{c}"): st.column_config.NumberColumn(format="localized")
-                   for c in ("params", "macs")}  # fmt: skip
-        st.dataframe(frame.style.apply(_row_style(plan), axis=1), hide_index=True, width="stretch",
-                     column_config=numbers)  # fmt: skip
+        config = {t(f"network_builder.col.{c}"): st.column_config.Column(width=w) for c, w in PLAN_WIDTHS.items()}
+        counts = [t("network_builder.col.params"), t("network_builder.col.macs")]
+        styled = frame.style.apply(_row_style(plan), axis=1).format("{:,.0f}", subset=counts, na_rep="—")
+        st.dataframe(styled, hide_index=True, width="stretch", column_config=config, height=height or "auto")
 
 
 def show_problems(plan: NetworkPlan) -> None:

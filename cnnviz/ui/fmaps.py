@@ -18,17 +18,19 @@ from torch import nn
 from cnnviz import explain
 from cnnviz.data import (
     MAX_EXAMPLE_NUMBER,
+    PreparedInput,
     can_draw_examples,
     draw_example,
     example_input,
     load_dataset,
     normalize,
     photo_input,
+    preprocess_steps,
 )
 from cnnviz.errors import CheckpointError
 from cnnviz.nets import ModelSpec, available_models, build, get_spec
-from cnnviz.render import montage, png_bytes, tile_images
-from cnnviz.ui.base import error_text, t
+from cnnviz.render import diverging_rgb, montage, number_tiles, png_bytes, symmetric_vmax, tile_images
+from cnnviz.ui.base import current_language, error_text, t
 from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.image_input import image_input
 from cnnviz.ui.labels import class_label, dataset_label, model_label
@@ -40,12 +42,16 @@ __all__ = [
     "LoadedModel",
     "ModelInput",
     "analyse",
+    "block_grid",
     "choose_input",
+    "depthwise_grid",
+    "display_names",
     "choose_model",
     "evidence",
     "filter_pictures",
     "layer_grid",
     "layer_rows",
+    "model_options",
     "model_trace",
     "top_shapes",
 ]
@@ -54,6 +60,7 @@ SESSION_PREFIX = "session:"
 SHAPES_COUNT = 256  # seeded shapes images searched for the ones that excite a filter most
 PAGE_WIDTH = 1000  # pixels of the main column in the wide layout, shared by a row of layer grids
 TILE = 80  # smallest width in pixels a feature-map tile should get on screen
+STEP_SIDE = 180  # pixels each preparation step is shown at (its real size is in the caption)
 
 
 @dataclass(frozen=True)
@@ -67,14 +74,16 @@ class LoadedModel:
 @dataclass(frozen=True)
 class Analysis:
     logits: torch.Tensor  # (1, K)
-    maps: dict[str, np.ndarray]  # layer → (C, H, W), every layer with spatial maps, execution order
+    maps: dict[str, np.ndarray]  # layer → (C, H, W), every shown layer with spatial maps, execution order
+    vectors: dict[str, np.ndarray]  # fully connected layer → (F,) its outputs, execution order
     filters: dict[str, np.ndarray]  # conv layer → (C_out, C_in, kH, kW)
-    grids: dict[str, bytes]  # layer → PNG of all its maps (one montage per layer)
+    grids: dict[str, bytes]  # layer → PNG of all its maps: every layer of a small net, each stage of a big one
+    blocks: bool  # the model is shown block by block (EfficientNet), not layer by layer
 
 
 @dataclass(frozen=True)
 class Evidence:
-    cams: list[explain.GradCam]  # Grad-CAM at every conv layer, in definition order
+    cams: list[explain.GradCam]  # Grad-CAM at every stage (a small net: every conv layer), in order
     saliency: np.ndarray  # (H, W) plain gradient saliency of the same class
 
 
@@ -92,6 +101,8 @@ class ModelInput:
     name: str  # caption under the picture
     how: str  # what was done to the picture before the model saw it
     truth: int | None  # the true class of a drawn example; None for a photo
+    steps: PreparedInput | None = None  # a colour photo's preparation, step by step
+    step_pictures: tuple[bytes, ...] = ()  # PNGs of the steps: picture, resized, cropped, then each normalised channel
 
 
 # --------------------------------------------------------------------------- the model
@@ -100,7 +111,7 @@ class ModelInput:
 def choose_model(key: str) -> LoadedModel:
     """Show the model picker (registry models, then models trained in this session); return the choice."""
     session = st.session_state.get("session_models", {})
-    options = available_models() + [SESSION_PREFIX + label for label in session]
+    options = model_options() + [SESSION_PREFIX + label for label in session]
     names = {option: _model_option(option) for option in options}  # a lookup: formats the same outside a run
     choice = translated_choice("selectbox", t("fmaps.model"), options, key=key, default=options[0],
                                format_func=names.__getitem__)  # fmt: skip
@@ -117,6 +128,13 @@ def choose_model(key: str) -> LoadedModel:
     except CheckpointError as err:
         note = t("fmaps.untrained_missing", reason=error_text(err))
         return LoadedModel(f"{choice}:untrained", _untrained(choice), spec, note)
+
+
+def model_options() -> list[str]:
+    """Registry models for the picker: EfficientNet-Lite0 first (it knows photos), then those with weights."""
+    names = available_models()
+    rank = {name: (name != "efficientnet_lite0", not get_spec(name).has_bundled_weights) for name in names}
+    return sorted(names, key=rank.__getitem__)  # stable: registry order within each group
 
 
 def _model_option(option: str) -> str:
@@ -184,11 +202,12 @@ def _drawn(dataset: str, class_index: int, number: int) -> np.ndarray:
 
 def _photo(key: str, spec: ModelSpec) -> ModelInput:
     """Sample chooser and uploader, and the invert toggle for one-channel models; return the prepared photo."""
-    picture, name = image_input(key, mode="RGB" if spec.in_channels == 3 else "L")
-    prepared = photo_input(spec, picture)  # the default polarity
+    picture, name = image_input(key, mode="RGB" if spec.in_channels == 3 else "L", camera=True)
     if spec.in_channels != 1:
+        steps, pictures = _steps(spec, picture)
         how = t("fmaps.how_photo", size=spec.image_size, **_stats(spec))
-        return ModelInput(prepared.x.numpy(), name, how, None)
+        return ModelInput(steps.x.numpy(), name, how, None, steps, pictures)
+    prepared = photo_input(spec, picture)  # the default polarity
     invert = _invert_toggle(f"{key}_invert", prepared.auto_invert, name)
     polarity = t("fmaps.invert_auto_on" if prepared.auto_invert else "fmaps.invert_auto_off", border=prepared.border)
     if invert != prepared.auto_invert:
@@ -196,6 +215,21 @@ def _photo(key: str, spec: ModelSpec) -> ModelInput:
         polarity += " " + t("fmaps.invert_changed")
     how = t("fmaps.how_digits" if spec.digit_style else "fmaps.how_photo", size=spec.image_size, **_stats(spec))
     return ModelInput(prepared.x.numpy(), name, f"{polarity} {how}", None)
+
+
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs={ModelSpec: repr})
+def _steps(spec: ModelSpec, picture: Image.Image) -> tuple[PreparedInput, tuple[bytes, ...]]:
+    """The preparation of a photo and its steps as PNGs about ``STEP_SIDE`` wide (drawn once per photo)."""
+    steps = preprocess_steps(spec, picture)
+    shown = []
+    for image in (steps.original, steps.resized, steps.cropped):
+        small = image.copy()
+        small.thumbnail((STEP_SIDE, STEP_SIDE * 4), Image.Resampling.BILINEAR)
+        shown.append(png_bytes(small))
+    x = steps.x[0].numpy()  # (C, H, W) normalised
+    vmax = symmetric_vmax(x)
+    shown += [png_bytes(Image.fromarray(diverging_rgb(c, vmax=vmax)[0]).resize((STEP_SIDE, STEP_SIDE))) for c in x]
+    return steps, tuple(shown)
 
 
 def _invert_toggle(key: str, auto: bool, picture: str) -> bool:
@@ -213,20 +247,66 @@ def _stats(spec: ModelSpec) -> dict[str, str]:
 # --------------------------------------------------------------------------- what comes out (cached)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False)
 def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
-    """Run the model once on x (1, C, H, W) and keep every layer's maps, the logits and the filters.
+    """Run the model once on x (1, C, H, W) and keep the maps of the layers it is shown by, the logits and the filters.
 
-    Each layer's grid has as many tile columns as fit its share of a row of ``layer_rows``, so
-    channel i sits at the same place in every layer of a block (conv → ReLU → pool line up).
+    A small net is shown layer by layer: each layer's grid has as many tile columns as fit its
+    share of a row of ``layer_rows``, so channel i sits at the same place in every layer of a block
+    (conv → ReLU → pool line up). A net of blocks is shown block by block, with a grid per stage
+    (``explain.stage_layers``); any other block's grid is drawn when asked (``block_grid``).
     """
-    logits, acts = explain.run_with_activations(_model, torch.from_numpy(x))
-    maps = explain.spatial_activations(acts)
-    grids = {}
-    for row in layer_rows(list(maps)):
-        for name in row:
-            grids[name] = png_bytes(layer_grid(maps[name], cols=max(1, PAGE_WIDTH // len(row) // TILE)))
-    return Analysis(logits, maps, explain.conv_filters(_model), grids)
+    run = explain.run_blocks(_model, torch.from_numpy(x))
+    blocks = explain.block_layers(_model) != explain.layer_names(_model)
+    if blocks:
+        shown = [name for name in explain.stage_layers(_model) if name in run.maps]
+        grids = {name: png_bytes(layer_grid(run.maps[name], cols=_stage_cols(run.maps[name]))) for name in shown}
+    else:
+        grids = {}
+        for row in layer_rows(list(run.maps)):
+            for name in row:
+                grids[name] = png_bytes(layer_grid(run.maps[name], cols=max(1, PAGE_WIDTH // len(row) // TILE)))
+    dense = {name for name, module in _model.named_modules() if isinstance(module, nn.Linear)}
+    vectors = {name: values for name, values in run.vectors.items() if name in dense}
+    return Analysis(run.logits, run.maps, vectors, explain.conv_filters(_model), grids, blocks)
+
+
+def _stage_cols(maps: np.ndarray) -> int:
+    """Tile columns for a stage's grid: about half the page wide, so two stages sit side by side."""
+    tile = maps.shape[-1] * max(1, math.ceil(48 / maps.shape[-2]))
+    return max(1, min(len(maps), PAGE_WIDTH // 2 // tile))
+
+
+def display_names(dataset: str, class_names: tuple[str, ...]) -> tuple[str, ...]:
+    """Every class's name for people in the session's language (kept per language: 1,000 ImageNet names)."""
+    return _display_names(dataset, class_names, current_language())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _display_names(dataset: str, class_names: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    del lang  # part of the cache key: class_label reads the session's language
+    return tuple(class_label(dataset, c) for c in class_names)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def depthwise_grid(model_key: str, layer: str, _model: nn.Module) -> tuple[str, int, int, bytes] | None:
+    """(conv name, kernel side, filters, PNG of the numbered filters) of the depthwise conv in ``layer``, or None."""
+    found = explain.depthwise_filters(_model, layer)
+    if found is None:
+        return None
+    name, weights = found  # (C, k, k)
+    k = weights.shape[-1]
+    grid = layer_grid(weights, min_tile=max(1, 40 // k) * k, cols=min(len(weights), 24))
+    return name, k, len(weights), png_bytes(grid)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def block_grid(model_key: str, x: np.ndarray, layer: str, _result: Analysis) -> bytes:
+    """The grid of one layer's channels (PNG), numbered: kept from the analysis or drawn now."""
+    if layer in _result.grids:
+        return _result.grids[layer]
+    maps = _result.maps[layer]
+    return png_bytes(layer_grid(maps, cols=_stage_cols(maps) * 2))
 
 
 def layer_rows(names: list[str], *, per_row: int = 5) -> list[list[str]]:
@@ -238,16 +318,18 @@ def layer_rows(names: list[str], *, per_row: int = 5) -> list[list[str]]:
 
 
 def layer_grid(maps: np.ndarray, *, min_tile: int = 48, cols: int | None = None) -> Image.Image:
-    """All maps (C, H, W) of a layer as one picture, each tile enlarged to about ``min_tile`` pixels."""
-    cols = None if cols is None else min(cols, len(maps))
-    return montage(maps, cols=cols, scale=max(1, math.ceil(min_tile / maps.shape[-2])), signed=True)
+    """All maps (C, H, W) of a layer as one picture, each tile enlarged to about ``min_tile`` pixels and numbered."""
+    cols = math.ceil(math.sqrt(len(maps))) if cols is None else min(cols, len(maps))
+    scale = max(1, math.ceil(min_tile / maps.shape[-2]))
+    grid = montage(maps, cols=cols, scale=scale, signed=True)
+    return number_tiles(grid, len(maps), cols=cols, tile=(maps.shape[-2] * scale, maps.shape[-1] * scale))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def evidence(model_key: str, _model: nn.Module, x: np.ndarray, target: int | None) -> Evidence:
-    """Grad-CAM at every conv layer (one forward and backward pass) and the gradient saliency, for one class."""
+    """Grad-CAM at every stage (every conv layer of a small net; one forward and backward pass) and the saliency."""
     image = torch.from_numpy(x)
-    cams = explain.grad_cam_all(_model, image, explain.conv_layer_names(_model), target=target)
+    cams = explain.grad_cam_all(_model, image, explain.stage_layers(_model), target=target)
     return Evidence(cams, explain.saliency(_model, image, target=target))
 
 

@@ -16,6 +16,7 @@ from cnnviz.nets import ModelSpec
 from cnnviz.render import (
     colorbar_svg,
     diverging_rgb,
+    png_bytes,
     sequential_rgb,
     symmetric_vmax,
     upscale_nearest,
@@ -48,6 +49,10 @@ def input_and_predictions(
         label = class_label(spec.dataset, top.label)
         if chosen.truth is None:
             st.caption(t("fmaps.verdict_photo", label=label, p=top.probability, n=len(spec.class_names)))
+            if spec.dataset == "imagenet":
+                shown = fmaps.display_names(spec.dataset, tuple(spec.class_names))
+                named = sum(a != b for a, b in zip(shown, spec.class_names, strict=True))
+                st.caption(t("fmaps.imagenet_names", n=named, total=len(spec.class_names)))
         elif top.index == chosen.truth:
             st.success(t("fmaps.verdict_right", label=label, p=top.probability), icon="✅")
         else:
@@ -85,31 +90,61 @@ def all_layers(result: fmaps.Analysis) -> None:
             maps = result.maps[name]  # (C, H, W)
             c, h, w = maps.shape
             caption = t("fmaps.layer_caption", layer=name, n=c, h=h, w=w, lo=float(maps.min()), hi=float(maps.max()))
-            column.image(result.grids[name], caption=caption)
+            column.image(result.grids[name], caption=caption, output_format="PNG")
 
 
 @st.fragment
 def grad_cam_section(loaded: fmaps.LoadedModel, x: np.ndarray, seen: np.ndarray, top: explain.Prediction) -> None:
-    """Grad-CAM at every conv layer and the saliency map, for a class the learner picks (a fragment)."""
+    """Grad-CAM at every stage and the saliency map, for a class the learner searches and picks (a fragment)."""
     spec = loaded.spec
     st.header(t("fmaps.cam_header"))
     st.caption(t("fmaps.cam_help"))
-    choices = [-1, *range(len(spec.class_names))]  # -1: whatever the model predicts
-    names = {-1: t("fmaps.cam_top"), **{i: class_label(spec.dataset, c) for i, c in enumerate(spec.class_names)}}
-    choice = translated_choice("selectbox", t("fmaps.cam_class"), choices, key=f"fmaps_cam_class_{loaded.key}",
-                               default=-1, format_func=names.__getitem__)  # fmt: skip
-    target = None if choice == -1 else int(choice)
-    shown = class_label(spec.dataset, top.label) if target is None else names[target]
+    target = _cam_target(loaded)
+    shown = class_label(spec.dataset, top.label) if target is None else class_label(spec.dataset,
+                                                                                      spec.class_names[target])
     st.caption(t("fmaps.cam_showing", label=shown))
     try:
         found = fmaps.evidence(loaded.key, loaded.model, x, target)
     except ValueError as err:
         show_error(err)
-    scale = _scale(spec.image_size, CAM_SIDE)
-    panels = st.columns(len(found.cams) + 1)
-    for panel, cam in zip(panels, found.cams, strict=False):
-        panel.image(upscale_nearest(overlay(seen, cam.heatmap), scale), caption=cam.layer)
-    panels[-1].image(upscale_nearest(sequential_rgb(found.saliency, vmin=0.0), scale), caption=t("fmaps.saliency"))
+    pictures = _cam_pictures(loaded.key, x, target, seen, found)
+    captions = [cam.layer for cam in found.cams] + [t("fmaps.saliency")]
+    per_row = 5
+    for start in range(0, len(pictures), per_row):
+        chunk = slice(start, start + per_row)
+        row = zip(st.columns(per_row), pictures[chunk], captions[chunk], strict=False)
+        for column, picture, caption in row:
+            column.image(picture, caption=caption, output_format="PNG")
+    st.markdown(colorbar_svg(0.0, 1.0, signed=False, title=t("fmaps.cam_bar")), unsafe_allow_html=True)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cam_pictures(
+    model_key: str, x: np.ndarray, target: int | None, seen: np.ndarray, _found: fmaps.Evidence
+) -> list[bytes]:
+    """PNGs of every Grad-CAM panel over the input and of the saliency map, drawn once per input and class."""
+    scale = _scale(seen.shape[0], CAM_SIDE)
+    pictures = [overlay(seen, cam.heatmap) for cam in _found.cams] + [sequential_rgb(_found.saliency, vmin=0.0)]
+    return [png_bytes(upscale_nearest(picture, scale)) for picture in pictures]
+
+
+def _cam_target(loaded: fmaps.LoadedModel) -> int | None:
+    """A search box and the classes that match it (English or the session's language); None: the top prediction."""
+    spec = loaded.spec
+    names = dict(enumerate(fmaps.display_names(spec.dataset, tuple(spec.class_names))))
+    query = ""
+    if len(names) > 20:
+        query = st.text_input(t("fmaps.cam_search"), key=f"fmaps_cam_search_{loaded.key}",
+                              placeholder=t("fmaps.cam_search_hint")).strip().lower()  # fmt: skip
+    matches = [i for i, name in names.items() if query in name.lower() or query in spec.class_names[i].lower()]
+    if not matches:
+        st.info(t("fmaps.cam_no_match", query=query), icon="🔍")
+    choices = [-1, *matches]  # -1: whatever the model predicts
+    labels = {-1: t("fmaps.cam_top"), **names}
+    default = matches[0] if query and matches else -1
+    choice = translated_choice("selectbox", t("fmaps.cam_class"), choices, key=f"fmaps_cam_class_{loaded.key}",
+                               default=default, format_func=labels.__getitem__)  # fmt: skip
+    return None if choice == -1 else int(choice)
 
 
 @st.fragment
@@ -120,7 +155,8 @@ def look_closer(loaded: fmaps.LoadedModel, result: fmaps.Analysis, x: np.ndarray
     layer = col_layer.selectbox(t("fmaps.layer"), list(result.maps), key="fmaps_layer")
     maps = result.maps[layer]  # (C, H, W)
     channel = bounded_slider(t("fmaps.channel"), 0, len(maps) - 1, 0, key="fmaps_channel", where=col_channel)
-    st.download_button(t("fmaps.download"), result.grids[layer], f"{layer}.png", "image/png", key="fmaps_download")
+    grid = fmaps.block_grid(loaded.key, x, layer, result)
+    st.download_button(t("fmaps.download"), grid, f"{layer}.png", "image/png", key="fmaps_download")
     one = maps[channel]  # (H, W)
     col_row, col_col = st.columns(2)
     row = bounded_slider(t("fmaps.row"), 0, one.shape[0] - 1, one.shape[0] // 2, key="fmaps_row", where=col_row)
@@ -135,7 +171,8 @@ def look_closer(loaded: fmaps.LoadedModel, result: fmaps.Analysis, x: np.ndarray
         _one_map(one, layer, channel, row, col)
     with col_field:
         _field(loaded.spec, seen, field)
-    _filters(loaded, result, x, layer)
+    if not result.blocks:  # a block's maps are not made by one conv's filters: its depthwise filters are shown above
+        _filters(loaded, result, x, layer)
     _top_shapes(loaded, layer, channel)
 
 
@@ -165,7 +202,7 @@ def _filters(loaded: fmaps.LoadedModel, result: fmaps.Analysis, x: np.ndarray, l
         return
     st.subheader(t("fmaps.filters_header", layer=pictures.conv))
     st.caption(t("fmaps.filters_caption", n=pictures.in_channels))
-    st.image(pictures.pairs)
+    st.image(pictures.pairs, output_format="PNG")
     if pictures.rgb is not None:
         st.image(pictures.rgb, caption=t("fmaps.filters_rgb"))
 
@@ -207,10 +244,18 @@ def box_on_image(
     return img
 
 
-def overlay(image: np.ndarray, heat: np.ndarray, *, alpha: float = 0.5) -> np.ndarray:
-    """Blend a [0, 1] heat map (H, W) in the sequential colormap over an (H, W, 3) uint8 picture."""
+def overlay(image: np.ndarray, heat: np.ndarray, *, alpha: float = 0.7) -> np.ndarray:
+    """Lay a [0, 1] heat map (H, W) in the sequential colormap over an (H, W, 3) uint8 picture, readable on any photo.
+
+    The photo is turned grey and dimmed first, so its own colours cannot pass for heat; the colour
+    then covers it in proportion to the heat (at most ``alpha``), so where there is no evidence
+    the photo shows through.
+    """
+    grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)  # (H, W) luminance
+    base = np.repeat((0.35 * grey + 20.0)[..., None], 3, axis=-1)  # dimmed grey, 20..110
     colour = sequential_rgb(heat, vmin=0.0, vmax=1.0).astype(np.float32)
-    return np.rint((1 - alpha) * image.astype(np.float32) + alpha * colour).astype(np.uint8)
+    weight = (alpha * np.clip(heat, 0.0, 1.0) ** 0.5)[..., None]  # faint evidence still shows
+    return np.rint((1 - weight) * base + weight * colour).astype(np.uint8)
 
 
 def _scale(side: int, target: int = VIEW_SIDE) -> int:

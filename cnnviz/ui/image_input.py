@@ -1,4 +1,4 @@
-"""One image picker for every page: a bundled sample or the user's upload."""
+"""One image picker for every page: a bundled sample, the user's upload, or (where asked for) the webcam."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from cnnviz.ui.labels import sample_label
 __all__ = ["image_input"]
 
 
-def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Image.Image, str]:
-    """Show a sample chooser and an uploader; return the chosen image and its name for people.
+def image_input(key: str, *, mode: str = "RGB", max_side: int = 512, camera: bool = False) -> tuple[Image.Image, str]:
+    """Show a sample chooser and an uploader (and a webcam switch with ``camera``); return the image and its name.
 
     The name is the upload's file name, or the sample's display name in the session's language.
-    A broken upload shows a clear message and falls back to the chosen sample, so the page keeps
-    working and nothing the user had is lost.
+    A webcam picture, once taken, wins over an upload, an upload over the sample. A broken upload
+    shows a clear message and falls back to the chosen sample, so the page keeps working and
+    nothing the user had is lost.
     """
     samples = list_samples()
     col_sample, col_upload = st.columns(2)
@@ -33,6 +34,13 @@ def image_input(key: str, *, mode: str = "RGB", max_side: int = 512) -> tuple[Im
             type=sorted(ALLOWED_EXTENSIONS),
             key=f"{key}_upload",
         )
+    if camera and st.toggle(t("ui.camera"), key=f"{key}_camera_on", help=t("ui.camera_help")):
+        shot = st.camera_input(t("ui.camera_take"), key=f"{key}_camera")
+        if shot is not None:
+            try:
+                return _load_cached(shot.getvalue(), mode, max_side), t("ui.camera_name")
+            except ImageError as err:
+                st.error(t("ui.upload_failed", name=t("ui.camera_name"), reason=error_text(err)), icon="⚠️")
     if upload is not None:
         try:
             return _load_cached(upload.getvalue(), mode, max_side), upload.name

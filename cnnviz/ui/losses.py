@@ -1,4 +1,4 @@
-"""Loss functions page widgets: MSE against cross-entropy as the true class's probability moves, and descent from a bad start."""
+"""Loss functions page widgets: MSE against cross-entropy as the true class's probability moves, and a descent."""
 
 from __future__ import annotations
 

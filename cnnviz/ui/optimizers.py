@@ -70,7 +70,7 @@ def race_settings() -> RaceSettings:
     surface = top[0].selectbox(t("optimizers.surface"), names, key="opt_surface", on_change=_reset_for_surface,
                                format_func=lambda s: t(f"optimizers.surface.{s}"))  # fmt: skip
     chosen = translated_choice("multiselect", t("optimizers.which"), list(OPTIMIZERS), key="opt_which",
-                               default=list(OPTIMIZERS), where=top[1], format_func=OPTIMIZER_LABELS.__getitem__)
+                               default=list(OPTIMIZERS), where=top[1], format_func=OPTIMIZER_LABELS.__getitem__)  # fmt: skip
     cols = st.columns(5)
     lr = cols[0].select_slider(t("optimizers.lr"), LR_CHOICES, key="opt_lr", help=t("optimizers.lr_help"))
     adaptive = cols[1].select_slider(t("optimizers.adaptive_lr"), LR_CHOICES, key="opt_adaptive_lr")

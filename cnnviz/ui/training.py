@@ -16,9 +16,18 @@ import numpy as np
 import streamlit as st
 import torch
 
+from cnnviz.data import DATASETS
 from cnnviz.errors import Phrase
-from cnnviz.nets import ModelSpec, spec_for_data
-from cnnviz.train import JobSnapshot, TrainedModel, TrainingJob, save_trained
+from cnnviz.nets import ModelSpec, count_parameters, spec_for_data
+from cnnviz.train import (
+    BUILT_MODEL,
+    FeatureProjection,
+    JobSnapshot,
+    TrainConfig,
+    TrainedModel,
+    TrainingJob,
+    save_trained,
+)
 from cnnviz.ui.base import current_language, t
 from cnnviz.ui.labels import model_label
 
@@ -33,6 +42,8 @@ __all__ = [
     "look_inside",
     "message_text",
     "record_run",
+    "run_model_label",
+    "trained_summary",
 ]
 
 JOB_KEY = "train_job"  # the session's TrainingJob (or None)
@@ -72,6 +83,7 @@ class RunRecord:
     class_names: tuple[str, ...]
     dataset: str  # the data set the classes belong to (for their display names)
     mistakes: tuple[tuple[np.ndarray, int, int], ...]  # (uint8 image (H, W) or (H, W, 3), true, predicted)
+    features: FeatureProjection | None = None  # transfer learning over cached features: the features in 2-D
 
 
 def message_text(message: Phrase | None) -> str:
@@ -85,18 +97,35 @@ def record_run(job: TrainingJob) -> RunRecord:
     snap, history, trained = job.snapshot(), job.history, job.trained
     c = job.config
     number = st.session_state[RUN_COUNT_KEY] = st.session_state.get(RUN_COUNT_KEY, 0) + 1
-    label = t("train.run_label", n=number, model=model_label(c.model), optimizer=t(f"train.opt.{c.optimizer.value}"),
+    label = t("train.run_label", n=number, model=run_model_label(c), optimizer=t(f"train.opt.{c.optimizer.value}"),
               lr=c.learning_rate, batch=c.batch_size)  # fmt: skip
     mistakes = _mistakes(job) if job.trainer.data is not None else ()
     dataset = trained.dataset if trained else c.dataset
     record = RunRecord(label, id(job), snap, trained, _downloads(job), history.confusion, tuple(history.class_names),
-                       dataset, mistakes)  # fmt: skip
+                       dataset, mistakes, history.features)  # fmt: skip
     runs.append(record)
     del runs[:-MAX_RUNS]
     job.release()  # the data set (tens of MB) is not needed any more
     if trained is not None:
         st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": _spec(trained, label)}
     return record
+
+
+def run_model_label(config: TrainConfig) -> str:
+    """What a run trains, for people: the registry model's name, or "the network from the builder"."""
+    return t("train.model_builder") if config.model == BUILT_MODEL else model_label(config.model)
+
+
+def trained_summary(trained: TrainedModel, features: FeatureProjection | None) -> str:
+    """One sentence saying what was trained: the builder's rows, a frozen backbone with a new head, or a model."""
+    c, params = trained.config, count_parameters(trained.model)
+    size = f"{trained.image_size}×{trained.image_size}"
+    if c.model == BUILT_MODEL:
+        return t("train.trained_builder", n=len(c.architecture), params=f"{params:,}", size=size)
+    if features is not None:
+        return t("train.trained_transfer", model=model_label(c.model), frozen=f"{features.frozen_params:,}",
+                 head=f"{features.head_params:,}", dims=f"{features.dims:,}", k=len(trained.class_names))  # fmt: skip
+    return t("train.trained_model", model=model_label(c.model), params=f"{params:,}", size=size)
 
 
 def _downloads(job: TrainingJob) -> tuple[Download, ...]:
@@ -145,9 +174,21 @@ def add_loaded_model(trained: TrainedModel, file_name: str, data: bytes) -> str:
 
 
 def _spec(trained: TrainedModel, label: str) -> ModelSpec:
-    """The ModelSpec the Feature-maps page needs: the registry's, adapted to what this model was trained on."""
-    return replace(spec_for_data(trained.config.model, trained.data_info),
-                   description=t("train.spec_description", label=label))  # fmt: skip
+    """The ModelSpec the Feature-maps page needs: the registry's, adapted to what this model was trained on.
+
+    A network from the builder has no registry entry: its spec is written here (name "builder", no weights file).
+    """
+    description = t("train.spec_description", label=label)
+    if trained.config.model != BUILT_MODEL:
+        return replace(spec_for_data(trained.config.model, trained.data_info), description=description)
+    known = DATASETS.get(trained.dataset)
+    return ModelSpec(BUILT_MODEL, trained.dataset, trained.in_channels, trained.image_size, trained.class_names,
+                     _per_channel(trained.mean, trained.in_channels), _per_channel(trained.std, trained.in_channels),
+                     None, description, digit_style=known is not None and known.digit_style)  # fmt: skip
+
+
+def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
+    return tuple(values) * channels if len(values) == 1 else tuple(values)
 
 
 def look_inside(label: str) -> None:

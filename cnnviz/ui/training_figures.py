@@ -11,13 +11,13 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from cnnviz.render import montage, tile_images
-from cnnviz.train import EpochStats, JobSnapshot
+from cnnviz.train import EpochStats, FeatureProjection, JobSnapshot
 from cnnviz.ui.base import t
 
 if TYPE_CHECKING:  # only for annotations
     from cnnviz.ui.training import RunRecord
 
-__all__ = ["confusion_figure", "curves_figure", "filters_image", "maps_image"]
+__all__ = ["confusion_figure", "curves_figure", "features_figure", "filters_image", "maps_image"]
 
 
 def curves_figure(
@@ -76,3 +76,29 @@ def maps_image(maps: np.ndarray) -> Image.Image:
     """The probe image's first-layer feature maps (C, H, W) as one signed montage."""
     scale = max(1, 96 // max(maps.shape[-1], 1))
     return montage(maps, cols=min(len(maps), 5), scale=scale, pad=2)
+
+
+def features_figure(features: FeatureProjection, class_names: Sequence[str]) -> go.Figure:
+    """Every photo's backbone features in 2-D (first two principal components): one colour per class, ◆ = validation."""
+    fig = go.Figure()
+    for k, name in enumerate(class_names):
+        for val in (False, True):
+            keep = (features.labels == k) & (features.is_val == val)
+            if not keep.any():
+                continue
+            fig.add_scatter(x=features.points[keep, 0], y=features.points[keep, 1], mode="markers",
+                            name=t("train.features_val", name=name) if val else name, legendgroup=str(k),
+                            marker=dict(color=_colour(k), size=11 if val else 8, symbol="diamond" if val else "circle",
+                                        line=dict(width=1.5 if val else 0, color="black")))  # fmt: skip
+    share = [round(100 * v) for v in features.explained]
+    fig.update_layout(title=t("train.features_title", dims=f"{features.dims:,}"), height=360,
+                      xaxis_title=t("train.features_axis", n=1, share=share[0]),
+                      yaxis_title=t("train.features_axis", n=2, share=share[1]),
+                      margin=dict(l=10, r=10, t=40, b=10))  # fmt: skip
+    return fig
+
+
+def _colour(k: int) -> str:
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf")  # fmt: skip
+    return palette[k % len(palette)]

@@ -7,13 +7,17 @@ Each widget's key is ``train_<field>`` after the ``TrainConfig`` field it sets (
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
 
-from cnnviz.data import ArchiveData, available_datasets, load_image_folders
+from cnnviz.arch import build_network
+from cnnviz.data import DATASETS, ArchiveData, available_datasets
+from cnnviz.errors import ConfigError
 from cnnviz.nets import available_models, get_spec
 from cnnviz.train import (
+    BUILT_MODEL,
     PRESETS,
     InitName,
     OptimizerName,
@@ -23,12 +27,25 @@ from cnnviz.train import (
     config_from_flat,
     flatten_config,
     get_preset,
+    load_archive_for,
 )
-from cnnviz.ui.base import t
+from cnnviz.ui.base import error_text, t
 from cnnviz.ui.labels import dataset_label, model_label
 from cnnviz.ui.widgets import bounded_slider
 
-__all__ = ["FORM_FIELDS", "apply_preset", "config_form", "form_config", "user_archive", "widget_key"]
+__all__ = [
+    "BUILDER_ROWS_KEY",
+    "FORM_FIELDS",
+    "PHOTO_TRANSFER",
+    "apply_preset",
+    "builder_problem",
+    "config_form",
+    "form_config",
+    "model_options",
+    "show_builder_problem",
+    "user_archive",
+    "widget_key",
+]
 
 # The TrainConfig fields the form edits (flat names, see cnnviz.train.flatten_config); the rest keep their defaults.
 FORM_FIELDS = (
@@ -40,6 +57,28 @@ PRESET_FIELDS = tuple(name for name in FORM_FIELDS if name != "transfer")  # a p
 DEFAULT_PRESET = "baseline"
 SAVED_KEY = "train_form"  # a plain copy of the form: Streamlit drops widget state when the user visits another page
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
+BUILDER_ROWS_KEY = "builder_rows"  # written by the Network builder's "Send to Live training": a list of row dicts
+BUILDER_PAGE = "pages/network_builder.py"
+# What "my own images" starts from when EfficientNet-Lite0 is there: its frozen ImageNet features and a new head,
+# trained for a few quick epochs over the cached features (Teachable Machine's recipe).
+PHOTO_TRANSFER = {"model": "efficientnet_lite0", "transfer": True, "epochs": 10, "batch_size": 16}
+ZIP_MODEL = "tinyvgg"  # whose image size a zip gets for a network from the builder (it adapts to any size)
+
+
+def model_options() -> list[str]:
+    """The models the form offers: the registry's, then the network from the builder once it was sent here."""
+    return available_models() + ([BUILT_MODEL] if st.session_state.get(BUILDER_ROWS_KEY) else [])
+
+
+def _model_name(name: str) -> str:
+    return t("train.model_builder") if name == BUILT_MODEL else model_label(name)
+
+
+def _own_changed() -> None:
+    """Toggle callback: photos of one's own start from EfficientNet-Lite0's features, when that model is there."""
+    if st.session_state[widget_key("own")] and PHOTO_TRANSFER["model"] in available_models():
+        for name, value in PHOTO_TRANSFER.items():
+            st.session_state[widget_key(name)] = value
 
 
 def widget_key(field: str) -> str:
@@ -59,6 +98,8 @@ def _init_widgets() -> None:
     defaults = flatten_config(PRESETS[DEFAULT_PRESET]) | {"own": False, "preset": DEFAULT_PRESET}
     for name in (*FORM_FIELDS, "own", "preset"):
         st.session_state.setdefault(widget_key(name), saved.get(name, defaults[name]))
+    if st.session_state[widget_key("model")] not in model_options():  # the builder's network is gone
+        st.session_state[widget_key("model")] = defaults["model"]
 
 
 def _save_widgets() -> None:
@@ -72,9 +113,14 @@ def form_config() -> TrainConfig:
     says so, whatever the (then disabled) batch-norm checkbox held before.
     """
     values: dict[str, Any] = {name: st.session_state[widget_key(name)] for name in FORM_FIELDS}
+    values["transfer"] = values["transfer"] and values["model"] != BUILT_MODEL
     if values["transfer"]:
         values["batch_norm"] = False
-    return config_from_flat(values)
+    config = config_from_flat(values)
+    if config.model != BUILT_MODEL:
+        return config
+    rows = tuple(dict(row) for row in st.session_state.get(BUILDER_ROWS_KEY) or ())
+    return replace(config, architecture=rows, batch_norm=False, dropout=0.0)  # the rows say what is built
 
 
 def config_form() -> tuple[TrainConfig, bool]:
@@ -92,21 +138,24 @@ def config_form() -> tuple[TrainConfig, bool]:
     with opt_col:
         _optimizer_settings(transfer)
     with reg_col:
-        _regularisation_settings(transfer)
+        _regularisation_settings(transfer, st.session_state[widget_key("model")] == BUILT_MODEL)
     _save_widgets()
     return form_config(), own
 
 
 def _data_settings() -> tuple[bool, bool]:
     st.markdown(t("train.section_data"))
-    own = st.toggle(t("train.own_images"), key="train_own", help=t("train.own_images_help"))
-    st.selectbox(t("train.model"), available_models(), format_func=model_label, key="train_model")
+    own = st.toggle(t("train.own_images"), key="train_own", help=t("train.own_images_help"), on_change=_own_changed)
+    st.selectbox(t("train.model"), model_options(), format_func=_model_name, key="train_model",
+                 help=t("train.model_help"))  # fmt: skip
     if not own:
         st.selectbox(t("train.dataset"), available_datasets(), format_func=dataset_label, key="train_dataset",
                      help=t("train.dataset_help"))  # fmt: skip
         st.number_input(t("train.n_train"), 16, 30_000, step=100, key="train_n_train")
         st.number_input(t("train.n_val"), 16, 5000, step=100, key="train_n_val")
-    transfer = st.checkbox(t("train.transfer"), key="train_transfer", help=t("train.transfer_help"))
+    built = st.session_state[widget_key("model")] == BUILT_MODEL  # random weights: nothing to transfer
+    transfer = st.checkbox(t("train.transfer"), key="train_transfer", help=t("train.transfer_help"), disabled=built)
+    transfer = transfer and not built
     st.number_input(t("train.epochs"), 1, 200, key="train_epochs")
     st.select_slider(t("train.batch_size"), BATCH_SIZES, key="train_batch_size")
     return own, transfer
@@ -129,14 +178,15 @@ def _optimizer_settings(transfer: bool) -> None:
     st.number_input(t("train.seed"), 0, 10_000, key="train_seed")
 
 
-def _regularisation_settings(transfer: bool) -> None:
+def _regularisation_settings(transfer: bool, built: bool) -> None:
     st.markdown(t("train.section_regularisation"))
-    if transfer:  # shown as what is built; the user's own choice stays in train_batch_norm for later
+    if transfer or built:  # shown as what is built; the user's own choice stays in train_batch_norm for later
         st.checkbox(t("train.batch_norm"), value=False, disabled=True, key="train_batch_norm_transfer",
-                    help=t("train.batch_norm_transfer_help"))  # fmt: skip
+                    help=t("train.builder_rows_help" if built else "train.batch_norm_transfer_help"))  # fmt: skip
     else:
         st.checkbox(t("train.batch_norm"), key="train_batch_norm")
-    st.slider(t("train.dropout"), 0.0, 0.8, step=0.05, key="train_dropout")
+    st.slider(t("train.dropout"), 0.0, 0.8, step=0.05, key="train_dropout", disabled=built,
+              help=t("train.builder_rows_help") if built else None)  # fmt: skip
     st.number_input(t("train.weight_decay"), 0.0, 1.0, format="%.4g", key="train_weight_decay")
     st.checkbox(t("train.flip"), key="train_augmentation_flip")
     st.checkbox(t("train.crop"), key="train_augmentation_crop")
@@ -146,19 +196,41 @@ def _regularisation_settings(transfer: bool) -> None:
 
 
 def user_archive(model: str) -> ArchiveData | None:
-    """Show the zip uploader; return the user's images sized for ``model`` (None until a zip is uploaded)."""
+    """Show the zip uploader; return the user's images prepared for ``model`` (None until a zip is uploaded).
+
+    For an ImageNet network (EfficientNet-Lite0) the photos are resized to 256 and centre-cropped to 224.
+    """
     upload = st.file_uploader(t("train.zip_upload"), type=["zip"], key="train_zip", help=t("train.zip_help"))
     if upload is None:
         return None
-    spec = get_spec(model)
-    data = _load_archive(upload.getvalue(), spec.image_size, "RGB" if spec.in_channels == 3 else "L")
+    name = ZIP_MODEL if model == BUILT_MODEL else model
+    data = _load_archive(upload.getvalue(), name)
     counts = ", ".join(f"{name} ({n})" for name, n in zip(data.split.class_names, data.counts, strict=True))
-    st.caption(t("train.zip_summary", n=len(data.counts), counts=counts, size=spec.image_size))
+    st.caption(t("train.zip_summary", n=len(data.counts), counts=counts, size=data.split.image_size))
     if data.skipped:
         st.info(t("train.zip_skipped", n=data.skipped, names=", ".join(data.skipped_names)))
     return data
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
-def _load_archive(data: bytes, image_size: int, mode: str) -> ArchiveData:
-    return load_image_folders(data, image_size=image_size, mode=mode)
+def _load_archive(data: bytes, model: str) -> ArchiveData:
+    return load_archive_for(data, get_spec(model))
+
+
+def builder_problem(config: TrainConfig, archive: ArchiveData | None) -> str | None:
+    """Why the builder's network cannot be built for the chosen data (the builder's message), or None when it can."""
+    if config.model != BUILT_MODEL:
+        return None
+    data = archive.split if archive is not None else DATASETS[config.dataset]
+    try:
+        build_network(config.architecture, in_channels=int(data.in_channels), image_size=int(data.image_size),
+                      num_classes=len(data.class_names))  # fmt: skip
+    except ConfigError as err:
+        return error_text(err)
+    return None
+
+
+def show_builder_problem(problem: str) -> None:
+    """Say why the builder's network cannot train on this data, and link back to the builder to change it."""
+    st.error(t("train.builder_impossible", problem=problem), icon="⚠️")
+    st.page_link(BUILDER_PAGE, label=t("train.back_to_builder"), icon="🧱")

@@ -15,7 +15,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.train import JobSnapshot, JobState, RunStatus, TrainConfig, TrainingJob
 from cnnviz.ui.base import current_language, error_text, t
 from cnnviz.ui.training import JOB_KEY, RUNS_KEY, RunRecord, alive_probe, message_text, record_run
-from cnnviz.ui.training_figures import curves_figure, filters_image, maps_image
+from cnnviz.ui.training_figures import curves_figure, features_figure, filters_image, maps_image
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = ["live_panel", "start_job"]
@@ -65,6 +65,18 @@ def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool)
     runs: list[RunRecord] = st.session_state.get(RUNS_KEY, [])
     earlier = [r for r in runs if r.job_id != id(job)] if st.toggle(t("train.compare"), key="train_compare") else []
     _curves_and_filters(snap, earlier)
+    if job.history.features is not None:  # set once, before training starts: safe to read from here
+        _features(job)
+
+
+def _features(job: TrainingJob) -> None:
+    """Transfer learning over cached features: what the frozen backbone makes of each photo, and what trains."""
+    features, names = job.history.features, job.history.class_names
+    left, right = st.columns([3, 2])
+    left.plotly_chart(features_figure(features, names), key="train_chart_features")
+    total = features.frozen_params + features.head_params
+    right.markdown(t("train.features_story", dims=f"{features.dims:,}", frozen=f"{features.frozen_params:,}",
+                     head=f"{features.head_params:,}", k=len(names), share=f"{100 * features.head_params / total:.2f}"))
 
 
 def _controls(job: TrainingJob | None, snap: JobSnapshot | None, config: TrainConfig | None,

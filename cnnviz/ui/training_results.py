@@ -17,6 +17,7 @@ from cnnviz.ui.training import (
     Weights,
     add_loaded_model,
     look_inside,
+    trained_summary,
 )
 from cnnviz.ui.training_figures import confusion_figure
 
@@ -33,6 +34,8 @@ def results_section() -> None:
     if last is None or not last.snapshot.epoch_stats or last.confusion is None:
         return
     st.subheader(t("train.results", label=last.label))
+    if last.trained is not None:
+        st.caption(trained_summary(last.trained, last.features))
     names = [class_label(last.dataset, name) for name in last.class_names]
     left, right = st.columns(2)
     left.plotly_chart(confusion_figure(last.confusion, names), key="train_confusion")
