@@ -15,13 +15,13 @@ st.title(t("network_builder.title"))
 st.caption(t("network_builder.summary"))
 
 preset, size = ui.builder_inputs()  # an example table and the (C, H, W) input
-left, right = st.columns([59, 41])
+left, right = st.columns([57, 43])
 rows, height = ui.builder_table(preset, where=left)  # the learner's rows (impossible values kept)
 try:
     plan = plan_network(rows, size)  # every row: output shape, parameters, MACs, or its reason
 except ConfigError as err:
     show_error(err)  # only the input size itself can be impossible here
-ui.show_plan(plan, where=right, height=height)  # row for row beside the table
+ui.show_plan(plan, rows, where=right, height=height)  # row for row beside the table
 ui.show_problems(plan)  # each impossible row's reason and what to change
 ui.show_totals(plan)
 ui.kinds_help()

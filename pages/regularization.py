@@ -8,6 +8,7 @@ import streamlit as st
 from cnnviz.ui import bootstrap, bounded_slider, show_error, t
 from cnnviz.ui.regularization import (
     BV_DEGREES,
+    BV_POINTS,
     DEGREES,
     LAMBDAS,
     LATEX,
@@ -61,5 +62,6 @@ elif section == "bias":
     left, right = st.columns(2)
     bv_degree = degree_slider("reg_bv_degree", 3, high=BV_DEGREES[-1], where=left)
     resamples = bounded_slider(t("regularization.resamples"), 10, 100, 30, key="reg_bv_resamples", where=right, step=10)
-    curve = [cached["bias_variance"](data, d, resamples=resamples) for d in BV_DEGREES]
-    show_bias_variance(data, curve[bv_degree], curve)
+    more = cached["make_regression"](BV_POINTS)  # 12 points resampled leave too few distinct ones for degree 5+
+    curve = [cached["bias_variance"](more, d, resamples=resamples) for d in BV_DEGREES]
+    show_bias_variance(more, curve[bv_degree], curve)

@@ -12,7 +12,7 @@ ENUMERATIONS: dict[str, Callable[[], Iterable[object]]] = {
     "architectures.col.{}": lambda: COLUMNS,
     "architectures.chart_by.{}": lambda: CHART_MODES,
     "architectures.role.{}": lambda: {*COST_ROLES, *STEP_ROLES, "pool"},
-    "architectures.branch.branch{}": lambda: range(1, 5),
+    "architectures.branch.{}": lambda: [f"branch{i}" for i in range(1, 5)],  # torchvision Inception's attributes
     "architectures.explainer.{}": lambda: EXPLAINERS,
     "architectures.explainer.{}.intro": lambda: EXPLAINERS,
     "architectures.winner.{}": lambda: [m.key for m in WINNERS],

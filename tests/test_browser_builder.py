@@ -70,6 +70,17 @@ def test_english_page_explains_an_impossible_row_and_its_download_runs(server: s
     plan = plan_network(preset_rows("resnet"), (3, 32, 32))
     assert sum(p.numel() for p in model.parameters()) == plan.total_params
     assert tuple(model.eval()(torch.zeros(1, 3, 32, 32)).shape) == (1, *plan.out_shape)
+    page.get_by_role("button", name="Send to Live training").click()
+    sent = page.locator(".st-key-network_builder_sent")
+    sent.get_by_text("Sent: Live training now has this table (9 rows)").wait_for()
+    sent.get_by_role("link", name="Live training").click()
+    page.wait_for_selector("h1:has-text('Live training')")
+    wait_settled(page)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Network builder", exact=True).click()
+    page.wait_for_selector(".st-key-network_builder_plan [data-testid='stDataFrame']")
+    wait_settled(page)
+    shown = page.locator(".st-key-network_builder_preset_en input[role='combobox']").input_value()
+    assert shown == translate("network_builder.preset.resnet", "en")  # the example chosen is kept
     assert exceptions_on(page) == [] and console.app_errors() == []
     page.close()
 

@@ -239,5 +239,5 @@ def test_row_fields_grow_as_the_conv_arithmetic_stack_says() -> None:
     expected = [r.receptive_field[0] for r in walk_stack(specs, (3, 33, 33))]
     fields = row_fields(rows, (3, 33, 33))
     assert fields == [expected[0], expected[0], expected[1], expected[2], expected[3], None, None]
-    # A residual block sees as far as its two 3×3 convolutions: 5 pixels more after a 3×3 stem... 1 + 2 + 2·1 + 2·1.
+    # A 3×3 stem sees 3 pixels; the residual block's two 3×3 convolutions add 2 each (its skip adds nothing).
     assert row_fields([row("conv", 4, 3, 1, 1), row("residual")], (3, 16, 16)) == [3, 7]

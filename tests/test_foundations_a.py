@@ -309,8 +309,10 @@ def test_decision_line_lies_on_the_boundary() -> None:
 def test_no_perceptron_on_the_grid_computes_xor() -> None:
     grid = np.round(np.linspace(-1, 1, 11), 2)
     for name, target in GATE_TARGETS.items():
-        brute = [(a, b, c) for a in grid for b in grid for c in grid
-                 if all(int(a * x1 + b * x2 + c > 0) == t for (x1, x2), t in zip(GATE_INPUTS, target, strict=True))]  # fmt: skip
+        brute = [
+            (a, b, c) for a in grid for b in grid for c in grid
+            if all(int(a * x1 + b * x2 + c > 0) == t for (x1, x2), t in zip(GATE_INPUTS, target, strict=True))
+        ]  # fmt: skip
         found = separating_weights(target, grid)
         assert sorted(map(tuple, found)) == sorted(brute)
         assert (len(found) == 0) == (name == "xor")

@@ -30,7 +30,7 @@ def _open(lang: str = "en", edits: dict | None = None) -> AppTest:
 
 
 def _plan_table(app: AppTest):
-    return next(df.value for df in app.dataframe if df.proto.editing_mode == 0 and len(df.value.columns) == 5)
+    return next(df.value for df in app.dataframe if df.proto.editing_mode == 0)  # the read-only one
 
 
 def _metrics(app: AppTest, lang: str = "en") -> dict[str, str]:
@@ -49,6 +49,7 @@ def test_every_row_shows_what_a_real_forward_pass_gives() -> None:
         params.append(sum(p.numel() for p in child.parameters()))
     assert list(table[translate("network_builder.col.output", "en")]) == shapes
     assert list(table[translate("network_builder.col.params", "en")]) == params
+    assert list(table[translate("network_builder.col.field", "en")])[:3] == ["3×3", "3×3", "5×5"]  # conv, ReLU, conv: two 3×3 see 5×5
     total = sum(p.numel() for p in model.parameters())
     assert _metrics(app) == {translate("network_builder.total_params", "en"): f"{total:,}"}
     assert not app.error
@@ -114,3 +115,13 @@ def test_the_korean_page_reads_korean() -> None:
     app = _open("ko")
     assert english_sentences(app) == []
     assert app.title[0].value == translate("network_builder.title", "ko")
+
+
+def test_edits_survive_a_visit_to_another_page() -> None:
+    app = _open("en", {"edited_rows": {0: {"out": 12}}})
+    del app.session_state[EDITOR]  # what leaving the page does to a widget's state
+    app.run()
+    assert not app.exception
+    assert _plan_table(app)[translate("network_builder.col.output", "en")][0] == "12×32×32"
+    app.button(key="network_builder_reset").click().run()
+    assert _plan_table(app)[translate("network_builder.col.output", "en")][0] == "10×32×32"

@@ -1,4 +1,5 @@
-"""Feature-maps page in AppTest: examples, models, uploads, polarity, one-value ranges, Korean, one run per result."""
+"""Feature-maps page in AppTest: examples, models, uploads, polarity, one-value ranges, Korean, one run per result;
+EfficientNet-Lite0 on photos (preparation, stages, blocks, Grad-CAM search, a transfer-learned model)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ PAGE = str(ROOT / "pages" / "feature_maps.py")
 
 
 def _page(**state: object) -> AppTest:
+    """The page with ``state`` in the session; TinyVGG unless a model is named (EfficientNet-Lite0 is the default)."""
+    state.setdefault("fmaps_model", "tinyvgg")
     at = AppTest.from_file(PAGE, default_timeout=120)
     for key, value in state.items():
         at.session_state[key] = value
@@ -73,7 +76,7 @@ def _digit_png(digit: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_default_is_an_example_of_the_training_data() -> None:
+def test_a_small_net_starts_with_an_example_of_its_training_data() -> None:
     at = _page()
     _ok(at)
     assert at.title[0].value == translate("fmaps.title", "en")
@@ -83,7 +86,8 @@ def test_default_is_an_example_of_the_training_data() -> None:
     assert any(f"{spec.image_size}×{spec.image_size}" in c.value and mean in c.value for c in at.caption)
     assert translate("fmaps.example_name", "en", label=spec.class_names[0], number=0) in _image_captions(at)
     assert at.success and not at.warning
-    assert [c.key for c in at.get("plotly_chart")] == ["fmaps_pred_chart"]  # the colour bar is a picture
+    # the colour bar is a picture; the one fully connected layer (the classifier) is drawn as bars
+    assert [c.key for c in at.get("plotly_chart")] == ["fmaps_pred_chart", "fmaps_dense_classifier"]
     # one grid per layer with spatial maps: TinyVGG has 10 (conv, relu, pool in two blocks)
     layers = at.selectbox(key="fmaps_layer").options
     assert layers[0] == "block1.conv1" and "block2.pool" in layers
@@ -140,6 +144,8 @@ def test_switching_model(model: str) -> None:
     spec = get_spec(model)
     assert any(f"{spec.image_size}×{spec.image_size}" in c.value for c in at.caption)
     assert translate(f"labels.model_description.{model}", "en") in [c.value for c in at.caption]
+    dense = [name for name, module in build(model).named_modules() if isinstance(module, nn.Linear)]
+    assert [c.key for c in at.get("plotly_chart")][1:] == [f"fmaps_dense_{name}" for name in dense]  # LeNet-5: 3
 
 
 def test_an_untrained_model_is_called_untrained() -> None:
@@ -287,7 +293,7 @@ def test_each_result_is_computed_once_per_run(monkeypatch: pytest.MonkeyPatch) -
 
         return wrapper
 
-    for name in ("run_with_activations", "grad_cam_all", "saliency", "receptive_field", "top_k_predictions",
+    for name in ("run_blocks", "grad_cam_all", "saliency", "receptive_field", "top_k_predictions",
                  "input_image", "source_conv"):  # fmt: skip
         monkeypatch.setattr(features, name, counted(name, getattr(features, name)))
     monkeypatch.setattr(fmaps, "photo_input", counted("photo_input", fmaps.photo_input))
@@ -298,10 +304,10 @@ def test_each_result_is_computed_once_per_run(monkeypatch: pytest.MonkeyPatch) -
     _photo_mode(at)
     _ok(at)
     assert calls == {name: 1 for name in calls}  # a new input: every analysis once
-    assert set(calls) >= {"run_with_activations", "receptive_field", "grad_cam_all", "saliency", "photo_input"}
+    assert set(calls) >= {"run_blocks", "receptive_field", "grad_cam_all", "saliency", "photo_input"}
     calls.clear()
     at.run()  # nothing changed: the cached analyses are reused, the cheap parts run once
-    assert "run_with_activations" not in calls and "grad_cam_all" not in calls
+    assert "run_blocks" not in calls and "grad_cam_all" not in calls
     assert calls["receptive_field"] == calls["top_k_predictions"] == calls["photo_input"] == 1
 
 
@@ -371,7 +377,7 @@ def test_choices_survive_a_switch_of_language() -> None:
 
 
 def test_korean_photo_mode_and_a_broken_upload() -> None:
-    at = _page(lang="ko", fmaps_source="photo")
+    at = _page(lang="ko", fmaps_source="photo", fmaps_model="lenet5")
     _ok(at)
     assert _box(at, "fmaps_sample").options[0] == translate("labels.sample.astronaut", "ko")
     at.file_uploader(key="fmaps_upload").upload("broken.png", b"not an image at all", "image/png").run()
@@ -379,3 +385,108 @@ def test_korean_photo_mode_and_a_broken_upload() -> None:
     expected = ImageError.from_key("errors.image_unreadable", formats=Phrase("errors.image_formats")).localized("ko")
     assert any("broken.png" in e.value and expected in e.value for e in at.error), [e.value for e in at.error]
     assert untranslated(_texts(at)) == []
+
+
+# --------------------------------------------------------------------------- EfficientNet-Lite0 on photos
+
+
+def _effnet(**state: object) -> AppTest:
+    """The page as a learner first sees it: EfficientNet-Lite0 on a sample photo."""
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def test_efficientnet_comes_first_and_reads_the_coffee_photo() -> None:
+    from torchvision import transforms
+
+    at = _effnet(fmaps_sample="coffee")
+    _ok(at)
+    assert _box(at, "fmaps_model").value == "efficientnet_lite0" and not at.warning
+    spec = get_spec("efficientnet_lite0")
+    photo = Image.open(ROOT / "assets" / "samples" / "coffee.jpg").convert("RGB")
+    reference = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                    transforms.Normalize(spec.mean, spec.std)])  # fmt: skip
+    with torch.no_grad():  # the probability the page must show, computed here with torchvision's preparation
+        probs = build("efficientnet_lite0", weights="bundled")(reference(photo)[None]).softmax(1)[0]
+    top = int(probs.argmax())
+    assert spec.class_names[top] == "espresso"
+    verdict = translate("fmaps.verdict_photo", "en", label="espresso", p=float(probs[top]), n=1000)
+    assert abs(float(probs[top]) - 0.835) < 0.01 and verdict in [c.value for c in at.caption]
+    captions = _image_captions(at)
+    assert translate("fmaps.prep_resized", "en", side=256, w=384, h=256, size=224) in captions  # 600×400 → 384×256
+    assert translate("fmaps.prep_cropped", "en", size=224) in captions
+    stages = build("efficientnet_lite0").stage_layers()
+    assert all(any(c.startswith(f"{name}:") for c in captions) for name in stages)  # one grid per stage
+    assert set(stages) <= set(captions)  # a Grad-CAM panel at every stage
+    assert [c.key for c in at.get("plotly_chart")] == ["fmaps_pred_chart", "fmaps_dense__fc"]
+
+
+def test_efficientnet_block_depthwise_filters_and_class_search() -> None:
+    at = _effnet()
+    at.selectbox(key="fmaps_block_efficientnet_lite0").set_value("_blocks.5").run()
+    _ok(at)
+    header = translate("fmaps.depthwise_header", "en", layer="_blocks.5._depthwise_conv", k=3, n=240)
+    assert f"**{header}**" in [m.value for m in at.markdown]
+    at.text_input(key="fmaps_cam_search_efficientnet_lite0").input("tiger").run()
+    _ok(at)
+    box = _box(at, "fmaps_cam_class_efficientnet_lite0")  # a search picks its first match; the others stay listed
+    assert box.options == [translate("fmaps.cam_top", "en"), "tiger shark", "tiger cat", "tiger", "tiger beetle"]
+    assert box.value == 3 and translate("fmaps.cam_showing", "en", label="tiger shark") in [c.value for c in at.caption]
+    box.set_value(282).run()
+    assert translate("fmaps.cam_showing", "en", label="tiger cat") in [c.value for c in at.caption]
+    at.text_input(key="fmaps_cam_search_efficientnet_lite0").input("zebracorn").run()
+    _ok(at)
+    assert translate("fmaps.cam_no_match", "en", query="zebracorn") in [i.value for i in at.info]
+    at.selectbox(key="fmaps_layer").set_value("_blocks.15").run()  # 7×7 maps: the unit sliders still work
+    _ok(at)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (4000, 300)])
+def test_efficientnet_takes_any_photo_size(size: tuple[int, int]) -> None:
+    at = _effnet()
+    at.file_uploader(key="fmaps_upload").upload("mine.png", _png(*size), "image/png").run()
+    _ok(at)
+    assert not at.error and "mine.png" in _image_captions(at)
+
+
+def test_efficientnet_in_korean_with_korean_class_names() -> None:
+    from tests.text_checks import english_sentences
+
+    at = _effnet(lang="ko", fmaps_sample="coffee")
+    _ok(at)
+    assert translate("labels.model_description.efficientnet_lite0", "ko") in [c.value for c in at.caption]
+    named = sum(translate(f"labels.class.imagenet.{c}", "ko") != c for c in get_spec("efficientnet_lite0").class_names
+                if f"labels.class.imagenet.{c}" in features_catalog())  # fmt: skip
+    assert translate("fmaps.imagenet_names", "ko", n=named, total=1000) in [c.value for c in at.caption]
+    assert "에스프레소" in _box(at, "fmaps_cam_class_efficientnet_lite0").options
+    assert english_sentences(at) == [] and untranslated(_image_captions(at)) == []
+
+
+def features_catalog() -> dict:
+    from cnnviz.i18n import load_catalog
+
+    return load_catalog()
+
+
+def test_a_transfer_learned_efficientnet_opens_with_its_own_classes() -> None:
+    from cnnviz.nets import efficientnet_lite0
+
+    torch.manual_seed(0)
+    model = efficientnet_lite0(num_classes=3).eval()  # a new head on the backbone, as Live training makes it
+    spec = replace(get_spec("efficientnet_lite0"), dataset="my photos", class_names=("mug", "plant", "keyboard"),
+                   weights_file=None, description="trained here")  # fmt: skip
+    at = _effnet(session_models={"mine": {"model": model, "spec": spec}}, fmaps_model="session:mine")
+    _ok(at)
+    with torch.no_grad():
+        x = torch.from_numpy(_sample_x(spec))  # the first sample, prepared as the page prepares it
+        predicted = spec.class_names[int(model(x)[0].argmax())]
+    assert translate("fmaps.cam_showing", "en", label=predicted) in [c.value for c in at.caption]
+    assert at.get("plotly_chart")[0].key == "fmaps_pred_chart"
+
+
+def _sample_x(spec) -> np.ndarray:
+    from cnnviz.data import list_samples, load_image, preprocess
+
+    return preprocess(spec, load_image(list_samples()["astronaut"], max_side=512)).numpy()

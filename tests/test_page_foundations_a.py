@@ -108,7 +108,7 @@ def test_optimizers_positions_follow_the_update_rules() -> None:
     at.select_slider(key="opt_lr").set_value(3.0).run()  # far too large for the book's valley
     assert not at.exception
     assert any(w.value.startswith("SGD diverged at step") for w in at.warning)
-    at.selectbox(key="opt_surface").set_value("rosenbrock").run()
+    at.selectbox(key="opt_surface_en").set_value("rosenbrock").run()
     assert not at.exception and not at.warning  # a new surface brings its own learning rates and start
     assert at.slider(key="opt_start_x").value == -1.5
 

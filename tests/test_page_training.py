@@ -14,9 +14,11 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from cnnviz.arch import preset_rows
 from cnnviz.i18n import translate
 from cnnviz.train import PRESETS, JobState, OptimizerName, TrainingJob, flatten_config, load_trained, setting_names
 from cnnviz.ui.training_form import FORM_FIELDS
+from tests.test_transfer import photo_zip
 from tests.text_checks import english_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,6 +216,9 @@ def test_a_zip_of_my_classes_trains(apps) -> None:
     at = _page(apps)
     at.toggle(key="train_own").set_value(True).run()
     assert translate("train.zip_needed", "en") in [i.value for i in at.info]
+    assert at.selectbox(key="train_model").value == "efficientnet_lite0" and at.checkbox(key="train_transfer").value
+    at.selectbox(key="train_model").set_value("tinyvgg")  # from scratch, as before photos got EfficientNet-Lite0
+    at.checkbox(key="train_transfer").uncheck().run()
     at.file_uploader(key="train_zip").upload("mine.zip", _zip_of_two_classes(), "application/zip").run()
     assert not at.exception
     assert any("1 file was skipped because it is not a readable image: red/readme.txt" in i.value for i in at.info)
@@ -236,6 +241,7 @@ def test_fine_tuning_a_bundled_model_on_my_zip_downloads_a_file_that_loads_back(
     at.switch_page("pages/live_training.py").run()
     assert at.checkbox(key="train_batch_norm").value  # the baseline preset trains with batch norm
     at.toggle(key="train_own").set_value(True).run()
+    at.selectbox(key="train_model").set_value("tinyvgg")  # the bundled TinyVGG, not the photos' EfficientNet-Lite0
     at.checkbox(key="train_transfer").check().run()
     shown = at.checkbox(key="train_batch_norm_transfer")
     assert shown.disabled and not shown.value  # the form shows what is built
@@ -311,3 +317,65 @@ def test_settings_survive_a_visit_to_another_page(apps) -> None:
     assert not at.exception
     assert at.number_input(key="train_n_train").value == 123
     assert at.number_input(key="train_learning_rate").value == 0.02
+
+
+# ------------------------------------------------------------------- transfer from EfficientNet-Lite0, the builder
+
+
+def test_my_photos_train_a_head_on_efficientnet_features_and_open_on_feature_maps(apps) -> None:
+    at = _page(apps, path=str(ROOT / "app.py"))
+    at.switch_page("pages/live_training.py").run()
+    at.toggle(key="train_own").set_value(True).run()  # starts from EfficientNet-Lite0's frozen features
+    at.file_uploader(key="train_zip").upload("photos.zip", photo_zip(per_class=5), "application/zip").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("3 classes, resized to 224×224") for c in at.caption)
+    at.number_input(key="train_epochs").set_value(3).run()
+    at.button(key="train_start").click().run()
+    _run_until(at, _finished)
+    record = at.session_state["train_runs"][-1]
+    assert record.trained.config.model == "efficientnet_lite0" and record.trained.config.transfer
+    assert record.features is not None and record.features.dims == 1280
+    assert any(c.value.startswith("Trained: only a new head (1,280 features → 3 classes, 3,843 parameters)")
+               for c in at.caption)  # fmt: skip
+    assert len(at.get("plotly_chart")) == 4  # loss, accuracy, the features in 2-D, confusion matrix
+    spec = at.session_state["session_models"][record.label]["spec"]
+    assert spec.class_names == ("cat", "coffee", "rocket") and spec.name == "efficientnet_lite0"
+    loaded = load_trained(record.downloads[-1].data)
+    assert loaded.class_names == spec.class_names
+    at.button(key="train_look_inside").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == translate("fmaps.title", "en")
+
+
+def _builder_page(apps, rows: list[dict], **state: object) -> AppTest:
+    at = _page(apps, builder_rows=rows, train_model="builder", **state)  # as if chosen (Korean pages are not driven)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="train_model").value == "builder"
+    return at
+
+
+def test_a_network_from_the_builder_trains_on_the_page(apps) -> None:
+    rows = preset_rows("tinyvgg")
+    at = _small_run(_builder_page(apps, rows), epochs=1)
+    assert at.checkbox(key="train_batch_norm_transfer").disabled and at.checkbox(key="train_transfer").disabled
+    at.button(key="train_start").click().run()
+    _run_until(at, _finished)
+    record = at.session_state["train_runs"][-1]
+    assert record.trained.config.model == "builder" and record.trained.config.architecture == tuple(rows)
+    assert "Network from the builder" in record.label
+    sent = f"Trained: the network from the builder ({len(rows)} rows as sent"
+    assert any(c.value.startswith(sent) for c in at.caption)
+    assert load_trained(record.downloads[-1].data).config.architecture == tuple(rows)
+    assert at.session_state["session_models"][record.label]["spec"].name == "builder"
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_an_impossible_built_network_shows_the_builders_message_and_a_way_back(apps, lang: str) -> None:
+    at = _builder_page(apps, preset_rows("mistake"), lang=lang)  # a linear layer straight after a convolution
+    (error,) = at.error
+    assert error.value.startswith(translate("train.builder_impossible", lang, problem="")[:20])
+    assert ("row 3" if lang == "en" else "3번째 줄") in error.value
+    assert at.button(key="train_start").disabled
+    assert len(at.get("page_link")) == 1 or translate("train.back_to_builder_named", lang) in _texts(at)
+    if lang == "ko":
+        assert english_sentences(at) == []

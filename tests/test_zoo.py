@@ -32,6 +32,7 @@ from cnnviz.nets import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small CPU passes: two threads only wait on each other
 # The unit counts our course notes give for AlexNet's 8 layers (conv3's and conv4's 64,896 written once)
 NOTES_UNITS = (290_400, 186_624, 64_896, 43_264, 4_096, 4_096, 1_000)
 
@@ -92,8 +93,8 @@ def test_alexnet_original_has_the_papers_units_and_groups() -> None:
 
 
 def test_alexnet_original_takes_other_sizes_and_runs_on_the_cpu() -> None:
-    model = AlexNetOriginal(num_classes=10, image_size=224).eval()
-    assert model(torch.rand(1, 3, 224, 224)).shape == (1, 10)
+    model = AlexNetOriginal(num_classes=10, image_size=99).eval()
+    assert model(torch.rand(1, 3, 99, 99)).shape == (1, 10) and model.classifier[1].in_features == 256 * 2 * 2
     assert build("alexnet_original", image_size=224, device="meta").classifier[1].in_features == 256 * 5 * 5
 
 
@@ -141,25 +142,31 @@ def test_weights_in_the_folder_make_the_model_available(resnet18_file: Path) -> 
 
 
 def test_the_repository_weights_folder_is_the_specs() -> None:
-    assert get_spec("vgg16").weights_file == WEIGHTS_DIR / "vgg16-397923af.pth" == ROOT / "weights" / "vgg16-397923af.pth"
+    file = "vgg16-397923af.pth"
+    assert get_spec("vgg16").weights_file == WEIGHTS_DIR / file == ROOT / "weights" / file
     assert (ROOT / "weights" / "README.md").is_file()
     ignored = subprocess.run(["git", "check-ignore", "-q", "weights/vgg16-397923af.pth"], cwd=ROOT, check=False)
     kept = subprocess.run(["git", "check-ignore", "-q", "weights/README.md"], cwd=ROOT, check=False)
     assert (ignored.returncode, kept.returncode) == (0, 1)
 
 
+def _zeros_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A state dict of zeros with the names and shapes of ``model`` (which may live on the meta device)."""
+    return {k: torch.zeros(v.shape, dtype=v.dtype, device="cpu") for k, v in model.state_dict().items()}
+
+
 def test_another_architectures_weights_are_named(tmp_path: Path) -> None:
     path = tmp_path / "other.pth"
-    torch.save(torchvision.models.mobilenet_v2().state_dict(), path)
+    torch.save(_zeros_state(build("mobilenet_v2", device="meta")), path)
     with pytest.raises(CheckpointError, match="mobilenet_v2, not of resnet18"):
         load_weights("resnet18", build("resnet18", device="meta"), path)
 
 
 def test_missing_keys_and_other_heads_are_listed(tmp_path: Path) -> None:
-    state = torchvision.models.resnet18(num_classes=10).state_dict()
+    state = _zeros_state(build("resnet18", num_classes=10, device="meta"))
     path = tmp_path / "ten_classes.pth"
     torch.save(state, path)
-    model = build("resnet18")
+    model = build("resnet18", device="meta")
     with pytest.raises(CheckpointError, match=r"resnet18 .*fc\.weight \(10×512 / 1000×512\)"):
         load_weights("resnet18", model, path)
     del state["conv1.weight"]
@@ -184,7 +191,7 @@ def test_pickles_that_are_not_state_dicts_are_refused_safely(tmp_path: Path) -> 
         load_weights("resnet18", model, plain)
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pth"
-    evil.write_bytes(pickle.dumps({"conv1.weight": _Evil(marker)}))
+    evil.write_bytes(pickle.dumps({"conv1.weight": _Evil(marker)}, protocol=2))
     with pytest.raises(CheckpointError, match="ImageNet weights of resnet18: .*refused for your safety"):
         load_weights("resnet18", model, evil)
     assert not marker.exists()
@@ -198,7 +205,7 @@ def test_googlenets_file_with_auxiliary_heads_loads() -> None:
     state["aux1.fc2.weight"] = torch.zeros(1000, 1024)  # torchvision's file holds the auxiliary classifiers too
     state["conv1.conv.weight"].fill_(0.5)
     load_weights("googlenet", model, _saved(state))
-    assert float(model.conv1.conv.weight.mean()) == 0.5
+    assert float(model.conv1.conv.weight.detach().mean()) == 0.5
 
 
 def _saved(state: dict) -> bytes:

@@ -74,7 +74,7 @@ class _Dot:
 
     shapes: Mapping[str, tuple[int, ...] | None]
     lines: list[str] = field(default_factory=list)
-    edges: list[str] = field(default_factory=list)  # written after every node: an edge inside a cluster pulls in its nodes
+    edges: list[str] = field(default_factory=list)  # written last: an edge inside a cluster pulls its nodes in
     labels: dict[str, list[str]] = field(default_factory=dict)  # layer nodes: label parts, still open to folding
     last_name: dict[str, str] = field(default_factory=dict)  # node → name of the last layer folded into it
     count: int = 0

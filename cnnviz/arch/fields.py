@@ -7,7 +7,9 @@ every other operation passes it on, and an operation that merges tensors (a resi
 concatenation) keeps the largest window and jump of its inputs: a unit of the result sees the union
 of what its inputs saw. The tracker is a ``TorchFunctionMode``, so functional code between layers
 (``out += identity``, ``torch.cat``) is followed too; it holds references to the tensors it tracks,
-which costs nothing on the meta device where summaries run.
+which costs nothing on the meta device where summaries run. Resampling written as a function call
+between layers (``F.interpolate``, ``F.max_pool2d`` outside a module) passes the field on unchanged:
+only layers (modules) grow it.
 """
 
 from __future__ import annotations

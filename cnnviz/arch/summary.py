@@ -32,8 +32,9 @@ import copy
 import csv
 import io
 import itertools
+import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -42,8 +43,10 @@ from cnnviz.arch.fields import FieldTracker, UnitField, module_field
 from cnnviz.errors import ConfigError
 from cnnviz.explain.hooks import observe_calls
 
-__all__ = ["LayerRow", "StageTotal", "Summary", "mac_formula", "meta_copy", "summarize"]
+__all__ = ["CSV_COLUMNS", "LayerRow", "StageTotal", "Summary", "mac_formula", "meta_copy", "summarize"]
 
+CSV_COLUMNS = ("name", "kind", "depth", "input_shape", "output_shape", "params", "trainable", "macs", "formula",
+               "receptive_field", "params_share", "macs_share", "calls")  # fmt: skip
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _CONV_T = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 
@@ -90,20 +93,21 @@ class Summary:
     total_params: int  # sum(p.numel()) over the model's parameters
     total_trainable: int  # the same, requires_grad only
     total_macs: int  # sum of the rows' MACs
-    _columns: tuple[str, ...] = field(default=(
-        "name", "kind", "depth", "output_shape", "params", "trainable", "macs", "formula",
-        "receptive_field", "params_share", "macs_share", "calls"), repr=False)  # fmt: skip
 
     def to_csv(self) -> str:
-        """Return the rows as CSV (one header line; shapes written "64×56×56", shares as fractions) and a total line."""
+        """Return the rows as CSV: a header of ``CSV_COLUMNS``, one line per row, then a "total" line.
+
+        Shapes are written "64×56×56", shares as fractions with 6 decimals, None as an empty cell.
+        """
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(self._columns)
+        writer.writerow(CSV_COLUMNS)
         for row in self.rows:
-            writer.writerow([_csv_value(getattr(row, column)) for column in self._columns])
-        writer.writerow(["total", self.model_name, 0, _csv_value(self.output_shape), self.total_params,
-                         self.total_trainable, self.total_macs, "", "", 1.0 if self.total_params else 0.0,
-                         1.0 if self.total_macs else 0.0, ""])  # fmt: skip
+            writer.writerow([_csv_value(getattr(row, column)) for column in CSV_COLUMNS])
+        total = {"name": "total", "kind": self.model_name, "output_shape": self.output_shape,
+                 "params": self.total_params, "trainable": self.total_trainable, "macs": self.total_macs,
+                 "params_share": float(self.total_params > 0), "macs_share": float(self.total_macs > 0)}  # fmt: skip
+        writer.writerow([_csv_value(total.get(column)) for column in CSV_COLUMNS])
         return out.getvalue()
 
     def stages(self, depth: int = 1) -> list[StageTotal]:
@@ -211,10 +215,12 @@ def _first_tensor(value: object) -> Tensor | None:
 
 
 def _check_input_size(input_size: Sequence[int]) -> tuple[int, int, int]:
+    """Return (C, H, W) as ints; ConfigError unless three whole numbers from 1 to 4096 (NumPy ints are fine)."""
     size = tuple(input_size)
-    if len(size) != 3 or not all(isinstance(s, int) and 1 <= s <= 4096 for s in size):
+    whole = all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in size)
+    if len(size) != 3 or not whole or not all(1 <= s <= 4096 for s in size):
         raise ConfigError.from_key("errors.summary_input_size", size="×".join(map(str, size)) or "—")
-    return size  # type: ignore[return-value]
+    return tuple(int(s) for s in size)  # type: ignore[return-value]
 
 
 def _expected_channels(model: nn.Module) -> int | None:

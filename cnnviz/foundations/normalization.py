@@ -194,10 +194,12 @@ class DropoutEnsemble:
     image: np.ndarray  # (28, 28) the digit
 
 
-def dropout_ensemble(p: float, *, masks: int = 30, epochs: int = 5, index: int = 0, seed: int = 0) -> DropoutEnsemble:
-    """Train a 2-hidden-layer MLP with dropout ``p`` on digits, then predict digit ``index`` with ``masks`` masks."""
+def dropout_ensemble(
+    p: float, *, masks: int = 30, epochs: int = 5, samples: int = 1000, index: int = 0, seed: int = 0
+) -> DropoutEnsemble:
+    """Train a 2-hidden-layer MLP with dropout ``p`` on ``samples`` digits, then predict digit ``index`` with masks."""
     _check_p(p)
-    x, y = digit_vectors(1000, seed=seed)
+    x, y = digit_vectors(samples, seed=seed)
     generator = torch.Generator().manual_seed(seed)
     model = _mlp(2, batch_norm=False, scheme=InitScheme.HE, dropout=p, generator=generator)
     torch.manual_seed(seed)  # nn.Dropout draws its masks from the global generator

@@ -36,6 +36,10 @@ Progress = Callable[[int, int | None], None]  # (bytes done, bytes in all or Non
 _HASH = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's rule: the file name carries a prefix of its SHA-256
 _CHUNK = 1 << 20
 _DROPPED_PREFIXES = {"googlenet": ("aux1.", "aux2.")}  # published without its auxiliary classifiers
+_FAMILY_MARKERS = {  # a weight every model of a family has: only those families are built to compare
+    "alexnet": "features.0.weight", "vgg": "features.0.weight", "googlenet": "inception3a.branch1.conv.weight",
+    "resnet": "layer1.0.conv1.weight", "mobilenet_v2": "features.1.conv.0.0.weight",
+}  # fmt: skip
 
 
 def weights_url(name: str) -> str:
@@ -138,6 +142,9 @@ def _which_zoo_model(state: dict[str, torch.Tensor]) -> str | None:
     """The zoo model whose names and shapes (any number of classes) the state dict has, if one (built on meta)."""
     shapes = {k: tuple(v.shape) for k, v in state.items()}
     for candidate in ZOO_MODELS:
+        marker = next(key for family, key in _FAMILY_MARKERS.items() if candidate.startswith(family))
+        if marker not in state:
+            continue
         with torch.device("meta"):
             model = torchvision_builder(candidate)(in_channels=3, image_size=224, num_classes=1000,
                                                    batch_norm=candidate.endswith("_bn"), dropout=0.0)  # fmt: skip

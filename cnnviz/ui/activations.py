@@ -108,7 +108,8 @@ def show_gradients() -> dict[str, np.ndarray]:
     layers = np.arange(1, depth + 1)
     for name, values in grads.items():
         fig.add_scatter(x=layers, y=values, mode="lines+markers", name=t(f"activations.name.{name}"))
-    fig.update_layout(yaxis=dict(type="log", title=t("activations.axis_grad")), title=t("activations.vanish_title"),
+    fig.update_layout(yaxis=dict(type="log", title=t("activations.axis_grad"), exponentformat="power"),
+                      title=t("activations.vanish_title"),
                       xaxis=dict(title=t("activations.axis_layer"), dtick=1), **LAYOUT)  # fmt: skip
     left, right = st.columns([3, 2])
     left.plotly_chart(fig, key="act_vanish")

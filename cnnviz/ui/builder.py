@@ -27,8 +27,10 @@ from cnnviz.arch import (
     export_code,
     exported_classes,
     preset_rows,
+    row_fields,
     shape_text,
 )
+from cnnviz.errors import ConfigError
 from cnnviz.ui.base import PAGES, error_text, page_link, t
 from cnnviz.ui.choices import translated_choice
 
@@ -46,9 +48,9 @@ __all__ = [
 ROWS_KEY = "builder_rows"  # what Live training reads: a list of JSON-able row dicts
 SAVED_KEY = "network_builder_saved"  # example key → the latest edited rows
 SIZE_NAMES = ("channels", "height", "width")
-COLUMN_WIDTHS = {"kind": 132, "out": 56, "kernel_size": 56, "stride": 66, "padding": 60, "p": 46, "skip": 94}  # px
-PLAN_WIDTHS = {"layer": 36, "output": 84, "params": 76, "macs": 88, "check": 92}  # px: both tables fit 1400 px
-PLAN_COLUMNS = ("layer", "output", "params", "macs", "check")  # the planned table's columns
+COLUMN_WIDTHS = {"kind": 120, "out": 54, "kernel_size": 62, "stride": 60, "padding": 66, "p": 44, "skip": 88}  # px
+PLAN_WIDTHS = {"layer": 34, "output": 78, "params": 72, "macs": 84, "field": 48, "check": 76}  # px: both fit 1400 px
+PLAN_COLUMNS = ("layer", "output", "params", "macs", "field", "check")  # the planned table's columns
 STATUS_MARK = dict(zip(ROW_STATUSES, ("✅", "⚠️", "…"), strict=True))
 
 
@@ -135,8 +137,20 @@ def _check(row: PlannedRow) -> str:
     return f"{STATUS_MARK[row.status]} {t(f'network_builder.status.{row.status}')}"
 
 
-def _plan_frame(plan: NetworkPlan) -> pd.DataFrame:
-    """One line per row: the layer, its output shape, parameters, MACs and whether it can be built."""
+@st.cache_data(max_entries=64, show_spinner=False)
+def _fields(rows_json: str, size: tuple[int, int, int]) -> list[int | None]:
+    """Each computed row's receptive field (cnnviz.arch.row_fields, on the meta device); Nones if it cannot tell."""
+    rows = json.loads(rows_json)
+    try:
+        return row_fields(rows, size)
+    except ConfigError:  # e.g. more parameters than build_network allows: the other columns still stand
+        return [None] * len(rows)
+
+
+def _plan_frame(plan: NetworkPlan, rows: list[dict]) -> pd.DataFrame:
+    """One line per row: the layer, its output shape, parameters, MACs, receptive field and whether it can be built."""
+    computed = sum(r.status == "ok" for r in plan.rows)  # the rows above the impossible one
+    fields = _fields(json.dumps(rows[:computed]), plan.in_shape) + [None] * (len(rows) - computed)
     return pd.DataFrame(
         [
             {
@@ -144,9 +158,10 @@ def _plan_frame(plan: NetworkPlan) -> pd.DataFrame:
                 t("network_builder.col.output"): "—" if r.out_shape is None else shape_text(r.out_shape),
                 t("network_builder.col.params"): r.params,
                 t("network_builder.col.macs"): r.macs,
+                t("network_builder.col.field"): "—" if field is None else f"{field}×{field}",
                 t("network_builder.col.check"): _check(r),
             }
-            for r in plan.rows
+            for r, field in zip(plan.rows, fields, strict=True)
         ],
         columns=[t(f"network_builder.col.{c}") for c in PLAN_COLUMNS],
     )
@@ -161,10 +176,10 @@ def _row_style(plan: NetworkPlan):
     return style
 
 
-def show_plan(plan: NetworkPlan, where: Any = st, *, height: int | None = None) -> None:
+def show_plan(plan: NetworkPlan, rows: list[dict], where: Any = st, *, height: int | None = None) -> None:
     """The planned twin of the table: each row's output shape, parameters, MACs and check, row for row."""
     where.markdown(f"**{t('network_builder.planned', shape=shape_text(plan.in_shape))}**")
-    frame = _plan_frame(plan)
+    frame = _plan_frame(plan, rows)
     with where.container(key="network_builder_plan"):
         config = {t(f"network_builder.col.{c}"): st.column_config.Column(width=w) for c, w in PLAN_WIDTHS.items()}
         counts = [t("network_builder.col.params"), t("network_builder.col.macs")]
@@ -196,6 +211,7 @@ def show_totals(plan: NetworkPlan) -> None:
             st.caption(t("network_builder.partial_totals"))
         elif out is not None and len(out) == 3:
             st.caption(t("network_builder.no_head", shape=shape_text(out)))
+        st.caption(t("network_builder.field_note"))
 
 
 def _send(rows: list[dict]) -> None:

@@ -61,6 +61,7 @@ SHAPES_COUNT = 256  # seeded shapes images searched for the ones that excite a f
 PAGE_WIDTH = 1000  # pixels of the main column in the wide layout, shared by a row of layer grids
 TILE = 80  # smallest width in pixels a feature-map tile should get on screen
 STEP_SIDE = 180  # pixels each preparation step is shown at (its real size is in the caption)
+PHOTO_SIDE = 800  # long side a photo for an ImageNet net is loaded at: the samples reach it as torchvision prepares them
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,8 @@ def _drawn(dataset: str, class_index: int, number: int) -> np.ndarray:
 
 def _photo(key: str, spec: ModelSpec) -> ModelInput:
     """Sample chooser and uploader, and the invert toggle for one-channel models; return the prepared photo."""
-    picture, name = image_input(key, mode="RGB" if spec.in_channels == 3 else "L", camera=True)
+    side = PHOTO_SIDE if spec.crop_fraction < 1 else 512
+    picture, name = image_input(key, mode="RGB" if spec.in_channels == 3 else "L", max_side=side, camera=True)
     if spec.in_channels != 1:
         steps, pictures = _steps(spec, picture)
         how = t("fmaps.how_photo", size=spec.image_size, **_stats(spec))

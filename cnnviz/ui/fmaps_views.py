@@ -22,7 +22,7 @@ from cnnviz.render import (
     upscale_nearest,
 )
 from cnnviz.ui import fmaps
-from cnnviz.ui.base import show_error, t
+from cnnviz.ui.base import current_language, show_error, t
 from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.labels import class_label, dataset_label
 from cnnviz.ui.widgets import bounded_slider
@@ -141,9 +141,13 @@ def _cam_target(loaded: fmaps.LoadedModel) -> int | None:
         st.info(t("fmaps.cam_no_match", query=query), icon="🔍")
     choices = [-1, *matches]  # -1: whatever the model predicts
     labels = {-1: t("fmaps.cam_top"), **names}
-    default = matches[0] if query and matches else -1
-    choice = translated_choice("selectbox", t("fmaps.cam_class"), choices, key=f"fmaps_cam_class_{loaded.key}",
-                               default=default, format_func=labels.__getitem__)  # fmt: skip
+    key = f"fmaps_cam_class_{loaded.key}"
+    if query and matches and st.session_state.get(f"{key}_query") != query:  # a new search picks its first match
+        st.session_state[key] = matches[0]
+        st.session_state.pop(f"{key}_{current_language()}", None)
+    st.session_state[f"{key}_query"] = query
+    choice = translated_choice("selectbox", t("fmaps.cam_class"), choices, key=key, default=-1,
+                               format_func=labels.__getitem__)  # fmt: skip
     return None if choice == -1 else int(choice)
 
 

@@ -53,24 +53,26 @@ class RaceSettings:
     start: tuple[float, float]
 
 
-def _reset_for_surface() -> None:
-    """A new surface brings its own start point and learning rates."""
-    surface = SURFACES[st.session_state["opt_surface"]]
-    st.session_state["opt_lr"], st.session_state["opt_adaptive_lr"] = surface.lr, surface.adaptive_lr
-    st.session_state["opt_start_x"], st.session_state["opt_start_y"] = surface.start
+def _load_surface_defaults(surface: str) -> None:
+    """A newly chosen surface brings its own start point and learning rates (set before their widgets are drawn)."""
+    if st.session_state.get("opt_loaded_surface") == surface:
+        return
+    s = SURFACES[surface]
+    st.session_state["opt_lr"], st.session_state["opt_adaptive_lr"] = s.lr, s.adaptive_lr
+    st.session_state["opt_start_x"], st.session_state["opt_start_y"] = s.start
+    st.session_state["opt_loaded_surface"] = surface
 
 
 def race_settings() -> RaceSettings:
     """Surface, optimizers, learning rates, momentum, steps and start point; return them."""
-    names = list(SURFACES)
-    if "opt_surface" not in st.session_state:
-        st.session_state["opt_surface"] = names[0]
-        _reset_for_surface()
     top = st.columns([2, 3])
-    surface = top[0].selectbox(t("optimizers.surface"), names, key="opt_surface", on_change=_reset_for_surface,
-                               format_func=lambda s: t(f"optimizers.surface.{s}"))  # fmt: skip
+    surface = translated_choice("selectbox", t("optimizers.surface"), list(SURFACES), key="opt_surface",
+                                default="book", where=top[0],
+                                format_func=lambda s: t(f"optimizers.surface.{s}"))  # fmt: skip
+    _load_surface_defaults(surface)
     chosen = translated_choice("multiselect", t("optimizers.which"), list(OPTIMIZERS), key="opt_which",
-                               default=list(OPTIMIZERS), where=top[1], format_func=OPTIMIZER_LABELS.__getitem__)  # fmt: skip
+                               default=list(OPTIMIZERS), where=top[1],
+                               format_func=OPTIMIZER_LABELS.__getitem__)  # fmt: skip
     cols = st.columns(5)
     lr = cols[0].select_slider(t("optimizers.lr"), LR_CHOICES, key="opt_lr", help=t("optimizers.lr_help"))
     adaptive = cols[1].select_slider(t("optimizers.adaptive_lr"), LR_CHOICES, key="opt_adaptive_lr")

@@ -59,12 +59,17 @@ def gate_settings() -> tuple[float, float, float]:
     return w1, w2, b
 
 
-def _points(fig: go.Figure, values: np.ndarray, name: str) -> None:
-    """The four inputs, filled for output 1 and hollow for 0, with their value written beside."""
+def _points(fig: go.Figure, values: np.ndarray, name: str, *, color: str = "#d62728") -> None:
+    """The four inputs, filled for output 1 (above 0.5) and hollow for 0, with their value written beside."""
     fig.add_scatter(x=GATE_INPUTS[:, 0], y=GATE_INPUTS[:, 1], mode="markers+text", name=name,
-                    text=[str(v) for v in values], textposition="top right",
-                    marker=dict(size=16, color=["#d62728" if v else "white" for v in values],
-                                line=dict(color="#d62728", width=2)))  # fmt: skip
+                    text=[f"{v:g}" for v in values], textposition="top right", textfont=dict(size=14),
+                    marker=dict(size=16, color=[color if v > 0.5 else "white" for v in values],
+                                line=dict(color=color, width=2)))  # fmt: skip
+
+
+def _signed(value: float) -> str:
+    """A term of a sum as LaTeX: "+ 0.5" or "- 0.7"."""
+    return f"- {-value:g}" if value < 0 else f"+ {value:g}"
 
 
 def _plane(title: str) -> go.Figure:
@@ -88,11 +93,11 @@ def show_gate(w1: float, w2: float, b: float) -> np.ndarray:
     _points(fig, outputs, "y")
     left, right = st.columns([2, 3])
     left.plotly_chart(fig, key="pc_plane")
-    right.latex(r"y = \begin{cases} 1 & " + f"{w1:g}\\,x_1 + {w2:g}\\,x_2 + {b:g} > 0" + r" \\ 0 & \text{otherwise}"
-                r"\end{cases}")  # fmt: skip
+    total = f"{w1:g}\\,x_1 {_signed(w2)}\\,x_2 {_signed(b)}"
+    right.latex(r"y = \begin{cases} 1 & " + total + r" > 0 \\ 0 & " + total + r" \le 0 \end{cases}")
     sums = GATE_INPUTS @ np.array([w1, w2]) + b
     right.table({"x₁": GATE_INPUTS[:, 0].astype(int), "x₂": GATE_INPUTS[:, 1].astype(int),
-                 "w₁x₁ + w₂x₂ + b": [f"{s:.2f}" for s in sums], "y": outputs})  # fmt: skip
+                 "w₁x₁ + w₂x₂ + b": [f"{s:.2f}" for s in sums], "y": outputs}, hide_header=False)  # fmt: skip
     same = [name.upper() for name, target in GATE_TARGETS.items() if np.array_equal(target, outputs)]
     if same:
         right.success(t("perceptron.computes", gate=same[0]))
@@ -132,7 +137,7 @@ def show_xor_layers() -> dict[str, np.ndarray]:
     )  # fmt: skip
     right.table({"x₁": GATE_INPUTS[:, 0].astype(int), "x₂": GATE_INPUTS[:, 1].astype(int),
                  "s₁ = NAND": layers["s1"], "s₂ = OR": layers["s2"], "y = AND(s₁, s₂)": layers["y"],
-                 "XOR": GATE_TARGETS["xor"]})  # fmt: skip
+                 "XOR": GATE_TARGETS["xor"]}, hide_header=False)  # fmt: skip
     right.caption(t("perceptron.layers_caption"))
     return layers
 
@@ -170,7 +175,7 @@ def show_training(torch_snaps: list[XorSnapshot], numpy_snaps: list[XorSnapshot]
         if line is not None:
             fig.add_scatter(x=line[:, 0], y=line[:, 1], mode="lines", line=dict(color="black", dash="dot"))
     outputs = network_outputs(snap, GATE_INPUTS)
-    _points(fig, np.round(outputs, 2), "y")
+    _points(fig, np.round(outputs, 2), "y", color="black")
     curve = go.Figure()
     curve.add_scatter(x=[s.step for s in torch_snaps], y=[s.loss for s in torch_snaps], name=t("perceptron.torch"))
     curve.add_scatter(x=[s.step for s in numpy_snaps], y=[s.loss for s in numpy_snaps], name=t("perceptron.numpy"),
@@ -183,8 +188,8 @@ def show_training(torch_snaps: list[XorSnapshot], numpy_snaps: list[XorSnapshot]
     right.plotly_chart(curve, key="pc_loss")
     gap = max(abs(a.loss - b.loss) for a, b in zip(torch_snaps, numpy_snaps, strict=True))
     right.caption(t("perceptron.same_loss", gap=f"{gap:.1e}"))
-    right.latex(r"y = \sigma\big(W_2\, \sigma(W_1 x + b_1) + b_2\big), \quad "
-                r"E = -\tfrac{1}{4} \sum_i \big(t_i \log y_i + (1 - t_i) \log (1 - y_i)\big)")  # fmt: skip
+    right.latex(r"y = \sigma\big(W_2\, \sigma(W_1 x + b_1) + b_2\big)")
+    right.latex(r"E = -\tfrac{1}{4} \sum_i \big(t_i \log y_i + (1 - t_i) \log (1 - y_i)\big)")
     solved = bool(np.array_equal((outputs > 0.5).astype(int), GATE_TARGETS["xor"]))
     st.caption(t("perceptron.outputs", values=", ".join(f"{v:.3f}" for v in outputs)))
     if solved:

@@ -27,13 +27,14 @@ from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
-    "BV_DEGREES", "DEGREES", "LAMBDAS", "LATEX", "NOISE_LEVELS", "TABS", "cached", "choose_section", "degree_slider",
+    "BV_DEGREES", "BV_POINTS", "DEGREES", "LAMBDAS", "LATEX", "NOISE_LEVELS", "TABS", "cached", "choose_section", "degree_slider",
     "show_augmentation", "show_bias_variance",
     "show_capacity", "show_early_stopping", "show_folds", "show_weight_decay",
 ]  # fmt: skip
 
 DEGREES = range(0, 16)  # capacities on the capacity curve
-BV_DEGREES = range(0, 10)  # degrees of the bias–variance curve (bootstrap resamples repeat points: above 9 it explodes)
+BV_DEGREES = range(0, 10)  # degrees of the bias–variance curve
+BV_POINTS = 40  # training points of the bias–variance section: a resample of 12 has too few distinct ones
 LAMBDAS = np.logspace(-8, 2, 41)  # weight decays of the shrinkage plot
 NOISE_LEVELS = np.linspace(0, 0.1, 11)  # input noise σ of the robustness curve
 HEIGHT = 330
@@ -189,5 +190,5 @@ def show_bias_variance(data: RegressionData, result: BiasVariance, curve: list[B
         _curve_figure(list(BV_DEGREES), {t("regularization.bias2"): np.array([c.bias2 for c in curve]),
                                          t("regularization.variance"): np.array([c.variance for c in curve])},
                       xaxis=t("regularization.degree"), key="reg_bv_curve")  # fmt: skip
-    st.markdown(t("regularization.bias_text", b=len(result.fits), bias=f"{result.bias2:.4f}",
+    st.markdown(t("regularization.bias_text", b=len(result.fits), n=len(data.x_train), bias=f"{result.bias2:.4f}",
                   variance=f"{result.variance:.4f}"))  # fmt: skip

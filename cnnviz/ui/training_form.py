@@ -7,10 +7,10 @@ Each widget's key is ``train_<field>`` after the ``TrainConfig`` field it sets (
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from cnnviz.arch import build_network
 from cnnviz.data import DATASETS, ArchiveData, available_datasets
@@ -113,14 +113,12 @@ def form_config() -> TrainConfig:
     says so, whatever the (then disabled) batch-norm checkbox held before.
     """
     values: dict[str, Any] = {name: st.session_state[widget_key(name)] for name in FORM_FIELDS}
-    values["transfer"] = values["transfer"] and values["model"] != BUILT_MODEL
+    if values["model"] == BUILT_MODEL:  # the rows say what is built
+        rows = tuple(dict(row) for row in st.session_state.get(BUILDER_ROWS_KEY) or ())
+        values |= {"architecture": rows, "transfer": False, "batch_norm": False, "dropout": 0.0}
     if values["transfer"]:
         values["batch_norm"] = False
-    config = config_from_flat(values)
-    if config.model != BUILT_MODEL:
-        return config
-    rows = tuple(dict(row) for row in st.session_state.get(BUILDER_ROWS_KEY) or ())
-    return replace(config, architecture=rows, batch_norm=False, dropout=0.0)  # the rows say what is built
+    return config_from_flat(values)
 
 
 def config_form() -> tuple[TrainConfig, bool]:
@@ -233,4 +231,7 @@ def builder_problem(config: TrainConfig, archive: ArchiveData | None) -> str | N
 def show_builder_problem(problem: str) -> None:
     """Say why the builder's network cannot train on this data, and link back to the builder to change it."""
     st.error(t("train.builder_impossible", problem=problem), icon="⚠️")
-    st.page_link(BUILDER_PAGE, label=t("train.back_to_builder"), icon="🧱")
+    try:
+        st.page_link(BUILDER_PAGE, label=t("train.back_to_builder"), icon="🧱")
+    except StreamlitAPIException:  # this page was opened on its own (no navigation yet): name the page instead
+        st.caption(t("train.back_to_builder_named"))
