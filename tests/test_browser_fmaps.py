@@ -26,13 +26,25 @@ ROOT = Path(__file__).resolve().parent.parent
 require_browser()
 
 
-def _open_fmaps(context, server: str):
+def _open_fmaps(context, server: str, *, model: str | None = "tinyvgg"):
+    """Open Feature maps; pick ``model`` (a small net trained on shapes) unless None (EfficientNet-Lite0 stays)."""
     page = context.new_page()
     console = watch_console(page)
     page.goto(f"{server}/feature_maps", wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]')
     wait_settled(page)
+    if model is not None:
+        _pick_model(page, model)
     return page, console
+
+
+def _pick_model(page, model: str) -> None:
+    """Choose a small net trained on shapes in the English model box."""
+    name = translate("fmaps.registry_model", "en", name=translate(f"labels.model.{model}", "en"),
+                     dataset=translate("labels.dataset.shapes", "en"))  # fmt: skip
+    page.locator(".st-key-fmaps_model_en [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=name, exact=True).click()
+    wait_settled(page)
 
 
 def test_the_korean_page_reads_korean(server: str, context) -> None:
@@ -96,6 +108,7 @@ def test_look_closer_controls_rerun_only_their_section(server: str, context) -> 
     page.goto(f"{server}/feature_maps", wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]')
     wait_settled(page)
+    _pick_model(page, "tinyvgg")
     step = {name: page.locator(f".st-key-fmaps_example_number [data-testid='stNumberInputStep{name}']")
             for name in ("Up", "Down")}  # fmt: skip
     example = {n: translate("fmaps.example_name", "en", label="circle", number=n) for n in (0, 1)}
@@ -118,6 +131,40 @@ def test_look_closer_controls_rerun_only_their_section(server: str, context) -> 
             times[key].append(seconds)
     print({key: f"median {statistics.median(t) * 1000:.0f} ms" for key, t in times.items()})
     full_screenshot(page, SHOTS / "feature_maps-closer.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+def test_efficientnet_reads_an_uploaded_photo_in_english_and_korean(server: str, context, tmp_path: Path) -> None:
+    """EfficientNet-Lite0 (the first model) on an uploaded photo, then a file that is not an image, EN and KO."""
+    photo = tmp_path / "my_coffee.jpg"
+    photo.write_bytes((ROOT / "assets" / "samples" / "coffee.jpg").read_bytes())
+    wrong = tmp_path / "notes.png"
+    wrong.write_bytes(b"this is a text file, not a picture")
+    page, console = _open_fmaps(context, server, model=None)
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    uploader.set_input_files(str(photo))
+    page.wait_for_selector("text=my_coffee.jpg")
+    wait_settled(page)
+    text = main_text(page)
+    assert "espresso" in text and translate("fmaps.prep_header", "en") in text
+    assert translate("fmaps.stages_header", "en") in text and translate("fmaps.dense_header", "en") in text
+    full_screenshot(page, SHOTS / "feature_maps-effnet-en.png")
+    page.get_by_text("한국어").click()
+    page.wait_for_selector(f"h1:has-text('{translate('fmaps.title', 'ko')}')")
+    wait_settled(page)
+    text = main_text(page)
+    assert translate("labels.class.imagenet.espresso", "ko") in text and translate("fmaps.prep_header", "ko") in text
+    assert english_runs(text) == []
+    full_screenshot(page, SHOTS / "feature_maps-effnet-ko.png")
+    uploader = page.locator('[data-testid="stFileUploader"] input[type="file"]').first
+    uploader.set_input_files(str(wrong))
+    page.wait_for_selector('[data-testid="stAlertContentError"]')
+    wait_settled(page)
+    error = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    assert "notes.png" in error and english_runs(error) == []
+    full_screenshot(page, SHOTS / "feature_maps-effnet-wrong-ko.png")
     assert exceptions_on(page) == []
     assert console.app_errors() == []
     page.close()

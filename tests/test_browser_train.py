@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from cnnviz.i18n import translate
 from tests.browser import (
     SHOTS,
     click_until_gone,
@@ -20,6 +23,7 @@ from tests.browser import (
     wait_settled,
     watch_console,
 )
+from tests.test_transfer import photo_zip
 from tests.text_checks import english_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,6 +102,80 @@ def test_a_run_in_korean_shows_korean_while_it_trains_and_after(server: str, con
     for text in (running, done):
         assert english_runs(text) == []
     assert "이 파일에는" in done or "가장 좋은 에폭" in done
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+# --------------------------------------------------------------------- transfer from EfficientNet-Lite0, the builder
+
+
+def _transfer_run(context, server: str, tmp_path: Path, *, korean: bool) -> tuple:
+    """Upload a zip of 3 × 6 photos on a page with "my own images" on, train the head, wait for the results."""
+    page, console = _open_live_training(context, server, korean=korean)
+    lang = "ko" if korean else "en"
+    page.get_by_text(translate("train.own_images", lang)).click()
+    wait_settled(page)
+    archive = tmp_path / "photos.zip"
+    archive.write_bytes(photo_zip(per_class=6))
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(archive))
+    page.wait_for_selector(f"text={translate('train.zip_summary', lang, n=3, counts='', size=224)[:12]}")
+    wait_settled(page)
+    set_number(page, translate("train.epochs", lang), 5)
+    page.get_by_role("button", name=translate("train.start", lang)).click()
+    page.wait_for_selector(f"text={translate('train.confusion', lang)}", timeout=240_000)
+    wait_settled(page)
+    assert translate("train.features_title", lang, dims="1,280") in main_text(page)
+    return page, console
+
+
+def test_my_photos_on_efficientnet_features_in_english_open_on_feature_maps(server: str, context,
+                                                                            tmp_path: Path) -> None:  # fmt: skip
+    page, console = _transfer_run(context, server, tmp_path, korean=False)
+    full_screenshot(page, SHOTS / "live_training-transfer-en.png")
+    assert "Trained: only a new head (1,280 features → 3 classes, 3,843 parameters)" in main_text(page)
+    page.get_by_role("button", name="Look inside this model (Feature maps)").first.click()
+    page.wait_for_selector("h1:has-text('Feature maps')")
+    wait_settled(page)
+    full_screenshot(page, SHOTS / "live_training-transfer-in-feature-maps-en.png")
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+def test_my_photos_on_efficientnet_features_in_korean(server: str, context, tmp_path: Path) -> None:
+    page, console = _transfer_run(context, server, tmp_path, korean=True)
+    full_screenshot(page, SHOTS / "live_training-transfer-ko.png")
+    assert english_runs(main_text(page)) == []
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_a_network_sent_from_the_builder_trains(server: str, context, lang: str) -> None:
+    page, console = _open_live_training(context, server, korean=lang == "ko")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text(translate("network_builder.title", lang), exact=True).click()
+    page.get_by_role("button", name=translate("network_builder.send", lang)).click()
+    wait_settled(page)
+    nav.get_by_text(translate("train.title", lang), exact=True).click()
+    page.wait_for_selector(f"h1:has-text('{translate('train.title', lang)}')")
+    wait_settled(page)
+    page.locator(".st-key-train_model [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=translate("train.model_builder", lang), exact=True).click()
+    wait_settled(page)
+    set_number(page, translate("train.n_train", lang), 256)
+    set_number(page, translate("train.n_val", lang), 64)
+    set_number(page, translate("train.epochs", lang), 1)
+    page.get_by_role("button", name=translate("train.start", lang)).click()
+    page.wait_for_selector(f"text={translate('train.confusion', lang)}", timeout=240_000)
+    wait_settled(page)
+    full_screenshot(page, SHOTS / f"live_training-builder-{lang}.png")
+    text = main_text(page)
+    assert translate("train.model_builder", lang) in text
+    if lang == "ko":
+        assert english_runs(text) == []
     assert exceptions_on(page) == []
     assert console.app_errors() == []
     page.close()

@@ -144,6 +144,7 @@ IMPOSSIBLE = [  # rows, input, the impossible row (1-based), a pattern its messa
     ([row("conv", 4, 3, 1, "lots")], (3, 8, 8), 1, "padding 'lots' is not understood"),
     ([row("dropout", p="half")], (3, 8, 8), 1, "dropout p half is not a number"),
     ([row("softmax")], (3, 8, 8), 1, "layer kind 'softmax' is unknown"),
+    ([{"kind": None, "out": 4}], (3, 8, 8), 1, "no layer kind yet: choose one"),
     ([row("residual", skip="sideways")], (3, 8, 8), 1, "skip path 'sideways' is unknown"),
 ]
 

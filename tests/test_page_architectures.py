@@ -75,8 +75,13 @@ def test_two_networks_side_by_side_and_the_csv_is_the_summary(downloads: dict[st
     conv = torch.nn.Conv2d(3, 64, 3, padding=1)
     assert _first_shape(at, 0) == "×".join(map(str, conv(torch.zeros(1, 3, 112, 112)).shape[1:]))
     assert "vgg16_112x112.csv" in downloads
+    at.number_input(key="arch_side_1_resnet18").set_value(16).run()  # too small for VGG, not for ResNet-18
+    at.number_input(key="arch_side_0_vgg16").set_value(16).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [translate("errors.summary_forward_failed", "en", model="VGG",
+                                                     size="3×16×16")]  # fmt: skip
     at.toggle(key="arch_compare").set_value(False).run()
-    assert not at.exception and len(at.get("download_button")) == 1
+    assert not at.exception and len(at.get("download_button")) == 0
 
 
 def test_efficientnet_lite0_shows_what_makes_it_different() -> None:

@@ -48,8 +48,9 @@ def test_every_row_shows_what_a_real_forward_pass_gives() -> None:
         shapes.append("×".join(map(str, x.shape[1:])))
         params.append(sum(p.numel() for p in child.parameters()))
     assert list(table[translate("network_builder.col.output", "en")]) == shapes
-    assert list(table[translate("network_builder.col.params", "en")]) == params
-    assert list(table[translate("network_builder.col.field", "en")])[:3] == ["3×3", "3×3", "5×5"]  # conv, ReLU, conv: two 3×3 see 5×5
+    assert list(table[translate("network_builder.col.params", "en")]) == [f"{p:,}" for p in params]
+    fields = list(table[translate("network_builder.col.field", "en")])
+    assert fields[:3] == ["3×3", "3×3", "5×5"]  # conv, ReLU, conv: two 3×3 convolutions see 5×5 pixels
     total = sum(p.numel() for p in model.parameters())
     assert _metrics(app) == {translate("network_builder.total_params", "en"): f"{total:,}"}
     assert not app.error

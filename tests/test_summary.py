@@ -122,8 +122,9 @@ def test_receptive_fields_follow_every_path_like_gradients_do() -> None:
     assert rows["head"].receptive_field is None  # after flatten: no spatial map
 
 
-def test_resnet18_rows_match_a_real_forward_and_flop_counter() -> None:
-    model = torchvision.models.resnet18()
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])  # in-place ReLU and ReLU6, skips, depthwise convs
+def test_zoo_rows_match_a_real_forward_and_flop_counter(name: str) -> None:
+    model = torchvision.models.get_model(name)
     summary = summarize(model, (3, 64, 64))
     assert {row.name: row.output_shape for row in summary.rows} == _real_output_shapes(model, torch.rand(1, 3, 64, 64))
     total, per_module = _flop_macs(model, (3, 64, 64))

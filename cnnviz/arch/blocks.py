@@ -64,6 +64,12 @@ def skip_path(block: nn.Module) -> nn.Module | None | bool:
     return None
 
 
+def _is_residual_kind(module: nn.Module) -> bool:
+    """True for a block of a kind that can have a skip (it may not use one: a block that changes the shape)."""
+    return any(hasattr(module, a) for a in _SKIP_MODULES) or any(
+        isinstance(getattr(module, a, None), bool) for a in ("use_res_connect", "skip"))  # fmt: skip
+
+
 def _is_inception(module: nn.Module) -> bool:
     return all(isinstance(getattr(module, f"branch{i}", None), nn.Module) for i in range(1, 5))
 
@@ -166,6 +172,12 @@ def _walk(dot: _Dot, name: str, module: nn.Module, prev: list[str]) -> list[str]
     skip = skip_path(module)
     if skip is not None:
         return _residual(dot, name, module, prev, skip)
+    if _is_residual_kind(module):  # a block without a skip (it changes the shape): framed all the same
+        _cluster(dot, name, "#7a9cc6")
+        for child_name, child in children:
+            prev = _walk(dot, f"{name}.{child_name}", child, prev)
+        dot.lines.append("}")
+        return prev
     for child_name, child in children:
         prev = _walk(dot, f"{name}.{child_name}" if name else child_name, child, prev)
     return prev
@@ -186,7 +198,7 @@ def block_diagram(
     dot = _Dot(shapes or {})
     prev = [dot.node(["input", "×".join(map(str, input_size))], shape="box", fillcolor="#f4f4f4")]
     for name, child in model.named_children():
-        if any(True for _ in child.children()) and not _is_inception(child) and skip_path(child) is None:
+        if any(True for _ in child.children()) and not _is_inception(child) and not _is_residual_kind(child):
             _cluster(dot, name, "#bbbbbb")
             prev = _walk(dot, name, child, prev)
             dot.lines.append("}")

@@ -195,7 +195,9 @@ def _number(row: Mapping[str, object], name: str, default: float | None, *, whol
 
 def parse_layer(row: Mapping[str, object]) -> BuilderLayer:
     """Read one row into a :class:`BuilderLayer`; raises ConfigError for an unknown kind or a non-number."""
-    text = str(row.get("kind") or "").strip().lower()
+    if _empty(row.get("kind")):
+        raise ConfigError.from_key("errors.builder_kind_missing")
+    text = str(row.get("kind")).strip().lower()
     kinds = [k.value for k in BuilderKind]
     if text not in kinds:
         raise ConfigError.from_key("errors.layer_kind_unknown", kind=repr(row.get("kind")), kinds=", ".join(kinds))

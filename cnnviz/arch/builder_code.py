@@ -46,19 +46,27 @@ def export_code(
     """
     classes = exported_classes(rows) if num_classes is None else num_classes
     modules = layer_modules(rows, input_size, classes)
-    params = sum(m.params for m in modules)
-    channels, height, width = input_size
-    lines = [
-        '"""A network made with cnnviz\'s network builder."""',
-        "",
-        "import torch",
-        "from torch import nn",
-        "",
-    ]
+    lines = ['"""A network made with cnnviz\'s network builder."""', "", "import torch", "from torch import nn", ""]
     if any(m.call == "ResidualBlock" for m in modules):
         lines += ["", inspect.getsource(ResidualBlock).rstrip(), ""]
+    lines += ["", *_class_lines(modules, tuple(input_size), classes), "", ""]
+    channels, height, width = input_size
     lines += [
+        f"model = {CLASS_NAME}()",
         "",
+        'if __name__ == "__main__":',
+        f"    x = torch.randn(2, {channels}, {height}, {width})",
+        '    print("output:", tuple(model(x).shape), "parameters:", sum(p.numel() for p in model.parameters()))',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+
+def _class_lines(modules: list[LayerModule], input_size: tuple[int, int, int], classes: int) -> list[str]:
+    """The class: one attribute per module in ``__init__`` (the state dict's order), applied in ``forward``."""
+    channels, height, width = input_size
+    params = sum(m.params for m in modules)
+    return [
         f"class {CLASS_NAME}(nn.Module):",
         f'    """({channels}, {height}, {width}) images → {classes} outputs; {params:,} parameters."""',
         "",
@@ -70,13 +78,4 @@ def export_code(
         f"        # x: (N, {channels}, {height}, {width})",
         *(f"        x = self.{m.name}(x)  # (N, {', '.join(map(str, m.out_shape))})" for m in modules),
         "        return x",
-        "",
-        "",
-        f"model = {CLASS_NAME}()",
-        "",
-        'if __name__ == "__main__":',
-        f"    x = torch.randn(2, {channels}, {height}, {width})",
-        '    print("output:", tuple(model(x).shape), "parameters:", sum(p.numel() for p in model.parameters()))',
     ]
-    return "\n".join(lines) + "\n"
-

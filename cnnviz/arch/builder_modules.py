@@ -17,6 +17,7 @@ from cnnviz.arch.builder import (
     ACTIVATIONS,
     BuilderKind,
     BuilderLayer,
+    NetworkPlan,
     Shape,
     builder_row,
     clean_rows,
@@ -132,6 +133,23 @@ def head_rows(rows: Sequence[Mapping[str, object]], input_size: Sequence[int], n
     return fitted
 
 
+def _buildable(plan: NetworkPlan) -> NetworkPlan:
+    """Return ``plan`` when it can be built; else raise its first impossible row's error, naming the row."""
+    bad = plan.first_error
+    if bad is not None:
+        text = bad.kind.strip().lower()
+        known = text in [k.value for k in BuilderKind]
+        kind = kind_phrase(BuilderKind(text)) if known else repr(bad.kind) if text else "—"
+        raise ConfigError.from_key(
+            "errors.builder_row", number=bad.number, kind=kind, shape=shape_text(bad.in_shape), message=bad.error
+        )
+    if plan.total_params > MAX_BUILD_PARAMS:
+        raise ConfigError.from_key(
+            "errors.builder_too_big", params=f"{plan.total_params:,}", limit=f"{MAX_BUILD_PARAMS:,}"
+        )
+    return plan
+
+
 def layer_modules(
     rows: Sequence[Mapping[str, object]], input_size: Sequence[int], num_classes: int
 ) -> list[LayerModule]:
@@ -141,19 +159,7 @@ def layer_modules(
     impossible for this input, or when the network has more than MAX_BUILD_PARAMS parameters.
     """
     fitted = head_rows(rows, input_size, num_classes)
-    plan = plan_network(fitted, input_size)
-    bad = plan.first_error
-    if bad is not None:
-        text = bad.kind.strip().lower()
-        kind = kind_phrase(BuilderKind(text)) if text in [k.value for k in BuilderKind] else repr(bad.kind)
-        raise ConfigError.from_key(
-            "errors.builder_row", number=bad.number, kind=kind,
-            shape=shape_text(bad.in_shape), message=bad.error,
-        )  # fmt: skip
-    if plan.total_params > MAX_BUILD_PARAMS:
-        raise ConfigError.from_key(
-            "errors.builder_too_big", params=f"{plan.total_params:,}", limit=f"{MAX_BUILD_PARAMS:,}"
-        )
+    plan = _buildable(plan_network(fitted, input_size))
     modules, counts = [], dict.fromkeys(BuilderKind, 0)
     for row, planned in zip(fitted, plan.rows, strict=True):
         layer = parse_layer(row)

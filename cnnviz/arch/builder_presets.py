@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from cnnviz.arch.builder import builder_row as row
 from cnnviz.errors import ConfigError
 
-__all__ = ["BUILDER_PRESETS", "DEFAULT_PRESET", "BuilderPreset", "preset_rows"]
+__all__ = ["BUILDER_PRESETS", "DEFAULT_BUILDER_PRESET", "BuilderPreset", "preset_rows"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ BUILDER_PRESETS: tuple[BuilderPreset, ...] = (
     # A classic mistake to read about: a linear layer straight after a convolution, without flatten.
     BuilderPreset("mistake", (3, 32, 32), (*_conv_relu(8), row("linear", 10))),
 )
-DEFAULT_PRESET = "tinyvgg"
+DEFAULT_BUILDER_PRESET = "tinyvgg"
 
 
 def preset_rows(key: str) -> list[dict]:

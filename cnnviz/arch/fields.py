@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
@@ -67,15 +69,26 @@ def _tensors(value: object) -> list[Tensor]:
     return []
 
 
+# Element-wise functions whose result has their input's shape; on the meta device their (slow, Python-written)
+# shape rules are skipped. Value: True when the call always works in place.
+_SAME_SHAPE = {F.batch_norm: False, F.relu: False, F.hardtanh: False, F.relu6: False, F.silu: False,
+               F.gelu: False, F.dropout: False, F.local_response_norm: False, torch.relu_: True,
+               Tensor.relu_: True}  # fmt: skip
+
+
 class FieldTracker(TorchFunctionMode):
     """Pass every tracked tensor's field on to the results of each torch operation run inside the ``with`` block.
 
-    ``None`` is a known tensor without a defined field; it wins over any field when merged.
+    ``None`` is a known tensor without a defined field; it wins over any field when merged. With
+    ``shapes_only``, element-wise functions (batch norm, ReLU, dropout, ...) on meta tensors are
+    not run: their result is an empty meta tensor of the input's shape, or the input itself for an
+    in-place call (on the meta device only shapes exist, and their shape rules cost most of a pass).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, shapes_only: bool = False) -> None:
         super().__init__()
         self._fields: dict[int, tuple[Tensor, UnitField | None]] = {}  # id → (the tensor, kept alive; its field)
+        self._shapes_only = shapes_only
 
     def set_field(self, tensor: Tensor, value: UnitField | None) -> None:
         self._fields[id(tensor)] = (tensor, value)
@@ -91,13 +104,25 @@ class FieldTracker(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 - torch's protocol
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = self._same_shape(func, args, kwargs) if self._shapes_only else None
+        out = func(*args, **kwargs) if out is None else out
+        results = _tensors(out)
+        if not results:  # sizes, flags, numbers: nothing to follow
+            return out
         known = [f for f in map(self._lookup, _tensors((args, kwargs))) if f is not _UNTRACKED]
         if known:
             merged = None if any(f is None for f in known) else UnitField.union(known)  # type: ignore[arg-type]
-            for tensor in _tensors(out):
+            for tensor in results:
                 self.set_field(tensor, merged)
         return out
+
+    @staticmethod
+    def _same_shape(func, args: tuple, kwargs: dict) -> Tensor | None:  # noqa: ANN001 - any torch callable
+        """The result of an element-wise ``func`` on a meta tensor without running it; None for other calls."""
+        always = _SAME_SHAPE.get(func)
+        if always is None or not args or not isinstance(args[0], Tensor) or not args[0].is_meta:
+            return None
+        return args[0] if always or kwargs.get("inplace") else torch.empty_like(args[0])
 
 
 _POOL = (nn.MaxPool2d, nn.AvgPool2d)

@@ -55,9 +55,9 @@ _CONV_T = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 class LayerRow:
     """One layer of the summary; shapes are of one image (batch dropped)."""
 
-    name: str  # dotted module name ("layer1.0.conv1")
+    name: str  # dotted module name ("layer1.0.conv1"); "(model)" for parameters the model holds itself
     kind: str  # class name ("Conv2d")
-    depth: int  # nesting level: 1 for a child of the model, 2 for a grandchild, ...
+    depth: int  # nesting level: 1 for a child of the model, 2 for a grandchild, ...; 0 for "(model)"
     input_shape: tuple[int, ...] | None  # first input of the first call, e.g. (64, 56, 56); None if never run
     output_shape: tuple[int, ...] | None  # output of the first call, e.g. (64, 56, 56); None if never run
     params: int  # parameters this row holds (shared ones counted once, in their first module)
@@ -233,7 +233,7 @@ def _expected_channels(model: nn.Module) -> int | None:
 def _run(model: nn.Module, size: tuple[int, int, int], names: list[str]) -> tuple[Tensor, dict[str, _Record]]:
     """One forward pass on meta zeros (1, C, H, W): each row module's calls, shapes, MACs and receptive field."""
     records = {name: _Record() for name in names}
-    tracker = FieldTracker()
+    tracker = FieldTracker(shapes_only=True)
     position = itertools.count()
 
     def observe(name: str, module: nn.Module, inputs: tuple, output: object) -> None:

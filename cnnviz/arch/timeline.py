@@ -47,7 +47,7 @@ WINNERS: tuple[Milestone, ...] = (
     Milestone(2011, "xrce", "XRCE", 25.8, None, None, ("russakovsky2015",)),
     Milestone(2012, "alexnet", "AlexNet (SuperVision)", 15.3, 8, 60.0, ("krizhevsky2012",), "alexnet"),
     Milestone(2013, "zfnet", "Clarifai (ZFNet)", 11.7, 8, None, ("russakovsky2015", "zeiler2014")),
-    Milestone(2014, "vgg", "VGG (16 and 19 layers)", 7.3, 19, 144.0, ("simonyan2015",), "vgg19", rank=2),
+    Milestone(2014, "vgg", "VGG-16 / VGG-19", 7.3, 19, 144.0, ("simonyan2015",), "vgg19", rank=2),
     Milestone(2014, "googlenet", "GoogLeNet", 6.67, 22, 6.8, ("szegedy2015",), "googlenet"),
     Milestone(2015, "resnet", "ResNet-152", 3.57, 152, None, ("he2016",), "resnet152"),
 )  # fmt: skip

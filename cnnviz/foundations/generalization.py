@@ -18,7 +18,7 @@ from cnnviz.foundations.normalization import single_threaded
 
 __all__ = [
     "BiasVariance",
-    "EarlyStopping",
+    "EarlyStoppingRun",
     "FoldScores",
     "RegressionData",
     "augment_samples",
@@ -117,7 +117,7 @@ def _column(values: np.ndarray) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class EarlyStopping:
+class EarlyStoppingRun:
     """A small MLP trained full-batch with Adam: losses per epoch and the fits at the best and the last epoch."""
 
     train_loss: np.ndarray  # (epochs,)
@@ -128,7 +128,7 @@ class EarlyStopping:
 
 
 def early_stopping_run(data: RegressionData, *, epochs: int = 1000, hidden: int = 50, lr: float = 0.01,
-                       seed: int = 0) -> EarlyStopping:  # fmt: skip
+                       seed: int = 0) -> EarlyStoppingRun:  # fmt: skip
     """Train 1 → hidden → hidden → 1 (tanh) on the training points; record both losses after every epoch."""
     if not 10 <= epochs <= 5000:
         raise ConfigError.from_key("errors.init_setting_range", name="epochs", value=epochs, low=10, high=5000)
@@ -150,7 +150,7 @@ def early_stopping_run(data: RegressionData, *, epochs: int = 1000, hidden: int 
                     best, best_fit = val[-1], model(xg)[:, 0].numpy()
         with torch.no_grad():
             last_fit = model(xg)[:, 0].numpy()
-    return EarlyStopping(np.array(train), np.array(val), int(np.argmin(val)), best_fit, last_fit)
+    return EarlyStoppingRun(np.array(train), np.array(val), int(np.argmin(val)), best_fit, last_fit)
 
 
 def augment_samples(x: np.ndarray, y: np.ndarray, *, copies: int, jitter: float,

@@ -18,6 +18,7 @@ import torch
 from cnnviz.errors import ConfigError
 
 __all__ = [
+    "MOMENTUM",
     "OPTIMIZERS",
     "OPTIMIZER_LATEX",
     "SURFACES",

@@ -58,6 +58,11 @@ def _gradients(depth: int) -> tuple[tuple[float, ...], tuple[float, ...], float]
     return flow.plain, flow.residual, flow.first_layer_ratio
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _inception_view(in_channels: int, side: int):  # noqa: ANN202 - an InceptionView
+    return inception_branches(in_channels, side, side)
+
+
 def _reduction() -> None:
     cols = st.columns(5)
     cin = _number(cols[0], t("architectures.x.cin"), 1, 2048, 192, "red_cin")
@@ -75,7 +80,7 @@ def _inception() -> None:
     left, right = st.columns(2)
     cin = _number(left, t("architectures.x.cin"), 1, 1024, 192, "inc_cin")
     side = _number(right, t("architectures.x.side"), 1, 112, 28, "inc_side")
-    view = inception_branches(cin, side, side)
+    view = _inception_view(cin, side)
     rows = [{t("architectures.x.branch"): t(f"architectures.branch.{b.name}"),
              t("architectures.x.steps"): " → ".join(f"{d} → {'×'.join(map(str, s))}" for d, s in b.steps),
              t("architectures.col.params"): b.params, t("architectures.col.macs"): b.macs}

@@ -17,7 +17,7 @@ import streamlit as st
 from cnnviz.arch import (
     BUILDER_COLUMNS,
     BUILDER_PRESETS,
-    DEFAULT_PRESET,
+    DEFAULT_BUILDER_PRESET,
     ROW_STATUSES,
     SKIPS,
     BuilderKind,
@@ -48,8 +48,8 @@ __all__ = [
 ROWS_KEY = "builder_rows"  # what Live training reads: a list of JSON-able row dicts
 SAVED_KEY = "network_builder_saved"  # example key → the latest edited rows
 SIZE_NAMES = ("channels", "height", "width")
-COLUMN_WIDTHS = {"kind": 120, "out": 54, "kernel_size": 62, "stride": 60, "padding": 66, "p": 44, "skip": 88}  # px
-PLAN_WIDTHS = {"layer": 34, "output": 78, "params": 72, "macs": 84, "field": 48, "check": 76}  # px: both fit 1400 px
+COLUMN_WIDTHS = {"kind": 112, "out": 54, "kernel_size": 68, "stride": 62, "padding": 72, "p": 44, "skip": 84}  # px
+PLAN_WIDTHS = {"layer": 34, "output": 76, "params": 68, "macs": 80, "field": 48, "check": 94}  # px: both fit 1400 px
 PLAN_COLUMNS = ("layer", "output", "params", "macs", "field", "check")  # the planned table's columns
 STATUS_MARK = dict(zip(ROW_STATUSES, ("✅", "⚠️", "…"), strict=True))
 
@@ -101,7 +101,7 @@ def builder_inputs() -> tuple[str, tuple[int, int, int]]:
     keys = [p.key for p in BUILDER_PRESETS]
     top = st.columns([2, 1, 1, 1, 1], vertical_alignment="bottom")
     preset = translated_choice(
-        "selectbox", t("network_builder.preset"), keys, key="network_builder_preset", default=DEFAULT_PRESET,
+        "selectbox", t("network_builder.preset"), keys, key="network_builder_preset", default=DEFAULT_BUILDER_PRESET,
         where=top[0], format_func=lambda k: t(f"network_builder.preset.{k}"),
     )  # fmt: skip
     default = next(p.input_size for p in BUILDER_PRESETS if p.key == preset)
@@ -130,11 +130,15 @@ def builder_table(preset: str, where: Any = st) -> tuple[list[dict], int]:
 
 def _kind_label(kind: str) -> str:
     text = kind.strip().lower()
-    return t(f"errors.builder_kind.{text}") if text in [k.value for k in BuilderKind] else kind
+    return t(f"errors.builder_kind.{text}") if text in [k.value for k in BuilderKind] else kind or "—"
 
 
 def _check(row: PlannedRow) -> str:
     return f"{STATUS_MARK[row.status]} {t(f'network_builder.status.{row.status}')}"
+
+
+def _count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -156,8 +160,8 @@ def _plan_frame(plan: NetworkPlan, rows: list[dict]) -> pd.DataFrame:
             {
                 t("network_builder.col.layer"): r.number,
                 t("network_builder.col.output"): "—" if r.out_shape is None else shape_text(r.out_shape),
-                t("network_builder.col.params"): r.params,
-                t("network_builder.col.macs"): r.macs,
+                t("network_builder.col.params"): _count(r.params),
+                t("network_builder.col.macs"): _count(r.macs),
                 t("network_builder.col.field"): "—" if field is None else f"{field}×{field}",
                 t("network_builder.col.check"): _check(r),
             }
@@ -181,9 +185,12 @@ def show_plan(plan: NetworkPlan, rows: list[dict], where: Any = st, *, height: i
     where.markdown(f"**{t('network_builder.planned', shape=shape_text(plan.in_shape))}**")
     frame = _plan_frame(plan, rows)
     with where.container(key="network_builder_plan"):
-        config = {t(f"network_builder.col.{c}"): st.column_config.Column(width=w) for c, w in PLAN_WIDTHS.items()}
-        counts = [t("network_builder.col.params"), t("network_builder.col.macs")]
-        styled = frame.style.apply(_row_style(plan), axis=1).format("{:,.0f}", subset=counts, na_rep="—")
+        right = ("layer", "params", "macs")  # numbers (written "1,234", or "—" when not computed) align right
+        config = {
+            t(f"network_builder.col.{c}"): st.column_config.Column(width=w, alignment="right" if c in right else None)
+            for c, w in PLAN_WIDTHS.items()
+        }
+        styled = frame.style.apply(_row_style(plan), axis=1)
         st.dataframe(styled, hide_index=True, width="stretch", column_config=config, height=height or "auto")
 
 

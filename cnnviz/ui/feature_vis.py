@@ -52,10 +52,11 @@ def _model(name: str) -> nn.Module:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _layers(name: str, size: int) -> dict[str, int]:
-    """Layer → channels, for the layers (or blocks) whose output is a stack of maps at input size ``size``."""
+def _layers(name: str) -> dict[str, int]:
+    """Layer → channels, for the layers (or blocks) whose output is a stack of maps (traced at the model's size)."""
     model, spec = _model(name), get_spec(name)
-    shapes = {call.name: call.out_shape for call in trace_model(model, (spec.in_channels, size, size)).calls}
+    shapes = {call.name: call.out_shape for call in trace_model(model, (spec.in_channels, spec.image_size,
+                                                                        spec.image_size)).calls}  # fmt: skip
     return {layer: shapes[layer][1] for layer in block_layers(model) if len(shapes.get(layer, ())) == 4}
 
 
@@ -67,15 +68,17 @@ def choose(key: str) -> VisChoice:
                               default=models[0], format_func=names.__getitem__)  # fmt: skip
     left, right = st.columns(2)
     size = bounded_slider(t("feature_visualization.size"), 32, 192, 128, key=f"{key}_size", where=right, step=16)
-    layers = _layers(model, size)
+    layers = _layers(model)
     options = list(layers)
-    layer = left.selectbox(t("feature_visualization.layer"), options, index=len(options) // 2, key=f"{key}_layer_{model}",
-                           format_func=lambda n: t("feature_visualization.layer_option", layer=n, n=layers[n]))  # fmt: skip
+    shown = {n: t("feature_visualization.layer_option", layer=n, n=layers[n]) for n in options}  # a lookup, as in AppTest
+    layer = translated_choice("selectbox", t("feature_visualization.layer"), options, key=f"{key}_layer_{model}",
+                              default=options[len(options) // 2], where=left, format_func=shown.__getitem__)  # fmt: skip
     channel = bounded_slider(t("feature_visualization.channel"), 0, layers[layer] - 1, 0, key=f"{key}_channel", where=left)
     steps = bounded_slider(t("feature_visualization.steps"), 10, 200, 100, key=f"{key}_steps", where=right, step=10)
+    penalties = {p: t(f"feature_visualization.penalty.{p.value}") for p in Penalty}
     penalty = translated_choice("radio", t("feature_visualization.penalty"), list(Penalty), key=f"{key}_penalty",
                                 default=Penalty.FREQUENCY, where=left, horizontal=True,
-                                format_func=lambda p: t(f"feature_visualization.penalty.{p.value}"))  # fmt: skip
+                                format_func=penalties.__getitem__)  # fmt: skip
     strength = bounded_slider(t("feature_visualization.strength"), 0, 10, 5, key=f"{key}_strength", where=left)
     jitter = bounded_slider(t("feature_visualization.jitter"), 0, 16, 8, key=f"{key}_jitter", where=right)
     seed = bounded_slider(t("feature_visualization.seed"), 0, 9, 0, key=f"{key}_seed", where=right)

@@ -60,8 +60,9 @@ SESSION_PREFIX = "session:"
 SHAPES_COUNT = 256  # seeded shapes images searched for the ones that excite a filter most
 PAGE_WIDTH = 1000  # pixels of the main column in the wide layout, shared by a row of layer grids
 TILE = 80  # smallest width in pixels a feature-map tile should get on screen
+OVERVIEW_CHANNELS = 32  # channels of each stage in the overview of a net of blocks (a picked block shows all)
 STEP_SIDE = 180  # pixels each preparation step is shown at (its real size is in the caption)
-PHOTO_SIDE = 800  # long side a photo for an ImageNet net is loaded at: the samples reach it as torchvision prepares them
+PHOTO_SIDE = 800  # long side of a photo for an ImageNet net: the samples reach it as torchvision would prepare them
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class Analysis:
     maps: dict[str, np.ndarray]  # layer → (C, H, W), every shown layer with spatial maps, execution order
     vectors: dict[str, np.ndarray]  # fully connected layer → (F,) its outputs, execution order
     filters: dict[str, np.ndarray]  # conv layer → (C_out, C_in, kH, kW)
-    grids: dict[str, bytes]  # layer → PNG of all its maps: every layer of a small net, each stage of a big one
+    grids: dict[str, bytes]  # layer → PNG: all maps of every layer (small net); the first 32 of each stage (big net)
     blocks: bool  # the model is shown block by block (EfficientNet), not layer by layer
 
 
@@ -168,6 +169,9 @@ def choose_input(key: str, spec: ModelSpec) -> ModelInput:
     Examples are the default, so a learner first sees the model at work on what it knows. Models
     whose data set cannot be drawn here (a user's zip, MNIST, ...) only offer photos.
     """
+    if spec.dataset == "imagenet":
+        st.caption(t("fmaps.source_imagenet", n=len(spec.class_names)))
+        return _photo(key, spec)
     if not can_draw_examples(spec):
         st.caption(t("fmaps.source_photo_only", dataset=dataset_label(spec.dataset)))
         return _photo(key, spec)
@@ -262,7 +266,7 @@ def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
     blocks = explain.block_layers(_model) != explain.layer_names(_model)
     if blocks:
         shown = [name for name in explain.stage_layers(_model) if name in run.maps]
-        grids = {name: png_bytes(layer_grid(run.maps[name], cols=_stage_cols(run.maps[name]))) for name in shown}
+        grids = {name: png_bytes(layer_grid(run.maps[name][:OVERVIEW_CHANNELS], cols=8)) for name in shown}
     else:
         grids = {}
         for row in layer_rows(list(run.maps)):
@@ -273,10 +277,10 @@ def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
     return Analysis(run.logits, run.maps, vectors, explain.conv_filters(_model), grids, blocks)
 
 
-def _stage_cols(maps: np.ndarray) -> int:
-    """Tile columns for a stage's grid: about half the page wide, so two stages sit side by side."""
+def _block_cols(maps: np.ndarray) -> int:
+    """Tile columns for one block's grid of every channel: as many tiles of about 48 pixels as fit the page."""
     tile = maps.shape[-1] * max(1, math.ceil(48 / maps.shape[-2]))
-    return max(1, min(len(maps), PAGE_WIDTH // 2 // tile))
+    return max(1, min(len(maps), PAGE_WIDTH // tile))
 
 
 def display_names(dataset: str, class_names: tuple[str, ...]) -> tuple[str, ...]:
@@ -304,11 +308,11 @@ def depthwise_grid(model_key: str, layer: str, _model: nn.Module) -> tuple[str, 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def block_grid(model_key: str, x: np.ndarray, layer: str, _result: Analysis) -> bytes:
-    """The grid of one layer's channels (PNG), numbered: kept from the analysis or drawn now."""
-    if layer in _result.grids:
+    """The grid of all of one layer's channels (PNG), numbered: kept from a small net's analysis or drawn now."""
+    if layer in _result.grids and not _result.blocks:
         return _result.grids[layer]
     maps = _result.maps[layer]
-    return png_bytes(layer_grid(maps, cols=_stage_cols(maps) * 2))
+    return png_bytes(layer_grid(maps, cols=_block_cols(maps)))
 
 
 def layer_rows(names: list[str], *, per_row: int = 5) -> list[list[str]]:

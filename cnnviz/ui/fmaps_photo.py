@@ -49,7 +49,11 @@ def block_layers_view(loaded: fmaps.LoadedModel, result: fmaps.Analysis, x: np.n
     names = list(result.grids)
     for start in range(0, len(names), 2):
         for column, name in zip(st.columns(2), names[start : start + 2], strict=False):
-            column.image(result.grids[name], caption=_layer_caption(name, result.maps[name]), output_format="PNG")
+            maps = result.maps[name]
+            caption = _layer_caption(name, maps)
+            if len(maps) > fmaps.OVERVIEW_CHANNELS:
+                caption += " " + t("fmaps.stages_first", last=fmaps.OVERVIEW_CHANNELS - 1, n=len(maps))
+            column.image(result.grids[name], caption=caption, output_format="PNG")
     _one_block(loaded, result, x)
 
 

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnnviz.foundations import (
+    MOMENTUM,
     OPTIMIZER_LATEX,
     OPTIMIZERS,
     SURFACES,
@@ -84,15 +85,20 @@ def race_settings() -> RaceSettings:
     return RaceSettings(surface, tuple(chosen), lr, adaptive, momentum, steps, (x0, y0))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=256, show_spinner=False)
+def _path(name: str, surface: str, start: tuple[float, float], lr: float, steps: int, momentum: float) -> np.ndarray:
+    return optimizer_path(name, surface, start=start, lr=lr, steps=steps, momentum=momentum)
+
+
 def race_paths(settings: RaceSettings) -> dict[str, np.ndarray]:
-    """Every chosen optimizer's path (steps + 1, 2), run by torch.optim."""
-    return {
-        name: optimizer_path(name, settings.surface, start=settings.start, steps=settings.steps,
-                             lr=settings.lr if name in SGD_FAMILY else settings.adaptive_lr,
-                             momentum=settings.momentum)
-        for name in settings.optimizers
-    }  # fmt: skip
+    """Every chosen optimizer's path (steps + 1, 2), run by torch.optim; each cached on its own settings only."""
+    paths = {}
+    for name in settings.optimizers:
+        sgd_family = name in SGD_FAMILY
+        momentum = settings.momentum if name in ("momentum", "nesterov") else MOMENTUM  # others ignore it
+        lr = settings.lr if sgd_family else settings.adaptive_lr
+        paths[name] = _path(name, settings.surface, settings.start, lr, settings.steps, momentum)
+    return paths
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnnviz.foundations import (
     BiasVariance,
-    EarlyStopping,
+    EarlyStoppingRun,
     FoldScores,
     RegressionData,
     augment_samples,
@@ -81,13 +81,18 @@ def _fit_figure(data: RegressionData, curves: dict[str, np.ndarray], *, key: str
     st.plotly_chart(fig, key=key)
 
 
-def _curve_figure(x, curves: dict[str, np.ndarray], *, xaxis: str, key: str, log_x=False, mark=None) -> None:
+def _curve_figure(x, curves: dict[str, np.ndarray], *, xaxis: str, key: str, log_x=False, mark=None,
+                  floor: float | None = None) -> None:  # fmt: skip
+    """Error curves on a log scale; ``floor`` cuts the axis there (an interpolating fit's error is ~1e-25)."""
     mode = "lines" if len(x) > 60 else "lines+markers"
     fig = go.Figure([go.Scatter(x=x, y=y, name=name, mode=mode) for name, y in curves.items()])
     if mark is not None:
         fig.add_vline(x=mark, line=dict(color="#e45756", dash="dot"))
     fig.update_layout(height=HEIGHT, margin=dict(l=40, r=10, t=30, b=40), xaxis_title=xaxis, yaxis_type="log",
                       legend=dict(orientation="h", y=1.15), xaxis_type="log" if log_x else None)  # fmt: skip
+    if floor is not None:
+        top = max(float(np.nanmax(y)) for y in curves.values())
+        fig.update_yaxes(range=[np.log10(floor), np.log10(max(top, floor * 10)) + 0.2])
     st.plotly_chart(fig, key=key)
 
 
@@ -99,7 +104,7 @@ def show_capacity(data: RegressionData, degree: int, train: np.ndarray, val: np.
         _fit_figure(data, fit, key="reg_cap_fit")
     with right:
         _curve_figure(list(DEGREES), {t("regularization.train_error"): train, t("regularization.val_error"): val},
-                      xaxis=t("regularization.degree"), key="reg_cap_curve", mark=degree)  # fmt: skip
+                      xaxis=t("regularization.degree"), key="reg_cap_curve", mark=degree, floor=1e-3)  # fmt: skip
     best = int(np.argmin(val))
     st.markdown(t("regularization.capacity_text", d=degree, train=f"{train[degree]:.4f}", val=f"{val[degree]:.4f}",
                   best=list(DEGREES)[best], best_val=f"{val[best]:.4f}", n=len(data.x_train)))  # fmt: skip
@@ -120,7 +125,7 @@ def show_weight_decay(data: RegressionData, degree: int, exponent: int, weights:
                   largest=f"{np.abs(w).max():.3g}", d=degree))  # fmt: skip
 
 
-def show_early_stopping(data: RegressionData, run: EarlyStopping) -> None:
+def show_early_stopping(data: RegressionData, run: EarlyStoppingRun) -> None:
     left, right = st.columns(2)
     with left:
         epochs = np.arange(1, len(run.train_loss) + 1)

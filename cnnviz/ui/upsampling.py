@@ -52,7 +52,7 @@ def show_steps(steps: TransposedSteps) -> None:
     top = st.columns([2, 2, 3])
     _grid(top[0], steps.x, t("upsampling.input"), "up_input")
     _grid(top[1], steps.kernel, t("upsampling.kernel_grid"), "up_kernel_grid")
-    _grid(top[2], steps.inserted, t("upsampling.inserted", z=steps.stride - 1), "up_inserted")
+    _grid(top[2], steps.inserted, t("upsampling.inserted", n=steps.stride - 1), "up_inserted")
     bottom = st.columns([4, 2, 4])
     lead = steps.lead
     title = t("upsampling.padded", p=lead) if lead >= 0 else t("upsampling.cropped", p=-lead)
