@@ -21,8 +21,8 @@ picked = pick_networks()  # [(registry name, (C, H, W)), ...]
 mode, depth = chart_settings()
 columns = st.columns(len(picked))
 for slot, (name, input_size) in enumerate(picked):
-    show_network(slot, name, input_size, columns[slot], mode, depth)
-    show_diagram(slot, name, input_size, columns[slot])
+    if show_network(slot, name, input_size, columns[slot], mode, depth):  # False: the input does not go through
+        show_diagram(slot, name, input_size, columns[slot])
 
 # --- what makes a depthwise network different (EfficientNet-Lite0, MobileNetV2) -------------------
 unique = list(dict(picked).items())  # each network once, with its input size

@@ -25,7 +25,8 @@ try:
 except ValueError as err:
     show_error(err)
 
-st.latex(scheme_latex(config.scheme, config.units, study.weight_std) + r",\qquad " + forward_latex())
+st.latex(scheme_latex(config.scheme, config.units, study.weight_std))
+st.latex(forward_latex())
 st.markdown(t("initialization.setup", layers=config.layers, units=config.units, samples=config.samples,
               std=f"{study.weight_std:.4g}"))  # fmt: skip
 histogram_rows([study], [t(f"initialization.scheme.{config.scheme}")], key="init_hist")

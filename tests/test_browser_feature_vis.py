@@ -23,7 +23,7 @@ require_browser()
 
 def _slide(page, key: str, right: int) -> None:
     """Move slider ``key`` to its lowest value, then ``right`` steps up, with the keyboard."""
-    thumb = page.locator(f".st-key-{key} [role='slider']")
+    thumb = page.locator(f".st-key-{key} input[type='range']")
     thumb.focus()
     thumb.press("Home")
     for _ in range(right):
@@ -40,7 +40,7 @@ def test_a_short_run_forms_a_picture_in_english_and_korean(server: str, context)
     _slide(page, "feature_vis_size", 2)  # 64×64
     _slide(page, "feature_vis_steps", 1)  # 20 steps
     page.get_by_role("button", name=translate("feature_visualization.run", "en")).click()
-    page.wait_for_selector(f"text={translate('feature_visualization.again', 'en')}", timeout=120_000)
+    page.wait_for_selector('[data-testid="stPlotlyChart"]', timeout=120_000)  # the run's curve: it has finished
     wait_settled(page)
     text = main_text(page)
     assert translate("feature_visualization.activation", "en") in text  # the curve of the run

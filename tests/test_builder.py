@@ -242,3 +242,15 @@ def test_row_fields_grow_as_the_conv_arithmetic_stack_says() -> None:
     assert fields == [expected[0], expected[0], expected[1], expected[2], expected[3], None, None]
     # A 3×3 stem sees 3 pixels; the residual block's two 3×3 convolutions add 2 each (its skip adds nothing).
     assert row_fields([row("conv", 4, 3, 1, 1), row("residual")], (3, 16, 16)) == [3, 7]
+
+
+def test_a_table_saved_as_json_reads_back_and_a_wrong_file_is_refused() -> None:
+    from cnnviz.arch import rows_from_json
+
+    rows = preset_rows("vgg")
+    assert rows_from_json(json.dumps(rows, indent=1).encode()) == rows
+    assert rows_from_json('[{"kind": "relu", "colour": "red"}]') == [builder_row("relu")]  # unknown keys dropped
+    with pytest.raises(ConfigError, match="not JSON"):
+        rows_from_json(b"\x89PNG not json")
+    with pytest.raises(ConfigError, match="does not hold a list of rows"):
+        rows_from_json('{"kind": "relu"}')

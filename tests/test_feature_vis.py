@@ -18,6 +18,7 @@ from cnnviz.explain import (
 )
 from cnnviz.nets import build, get_spec
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # two threads on a busy 2-core box wait on each other
 QUICK = FeatureVisConfig(size=64, steps=40)  # seconds on the CPU; the page's default is 128×128, 100 steps
 
 
@@ -73,7 +74,9 @@ def test_a_seeded_run_is_repeated_exactly_and_another_seed_differs(tinyvgg) -> N
     assert not np.array_equal(runs[0].image, runs[2].image)
 
 
-@pytest.mark.parametrize(("penalty", "none", "strong"), [(Penalty.SMOOTHNESS, 0.0, 10.0), (Penalty.FREQUENCY, 0.0, 1.5)])
+@pytest.mark.parametrize(
+    ("penalty", "none", "strong"), [(Penalty.SMOOTHNESS, 0.0, 10.0), (Penalty.FREQUENCY, 0.0, 1.5)]
+)
 def test_the_penalty_makes_the_image_smoother(tinyvgg, penalty, none, strong) -> None:
     spec = get_spec("tinyvgg")
     images = [visualize_channel(tinyvgg, "block1.conv2", 1, FeatureVisConfig(size=64, steps=40, penalty=penalty,
@@ -153,7 +156,9 @@ def test_the_top_patch_is_the_strongest_unit_over_the_photos(tinyvgg, photos, la
     for patch in patches:
         np.testing.assert_allclose(patch.activation, float(maps[patch.source][patch.row, patch.col]), rtol=1e-5)
         assert patch.box.height == side and patch.box.width == side  # no padding in TinyVGG: never clipped
-        assert (patch.box.top, patch.box.left) == ((patch.row * 2, patch.col * 2) if side == 14 else (patch.row, patch.col))
+        assert (patch.box.top, patch.box.left) == (
+            (patch.row * 2, patch.col * 2) if side == 14 else (patch.row, patch.col)
+        )
         seen = np.clip((photos[patch.source][0].permute(1, 2, 0).numpy() * 0.25 + 0.5), 0, 1)
         crop = np.rint(seen[patch.box.top : patch.box.bottom, patch.box.left : patch.box.right] * 255)
         np.testing.assert_array_equal(patch.image, crop.astype(np.uint8))

@@ -90,10 +90,12 @@ def test_activation_statistics_equal_a_numpy_forward(scheme: InitScheme, activat
     study = run_init_study(config)
     reference = numpy_forward(config)
     scale = np.array([max(np.abs(a).max(), 1e-30) for a in reference])
-    np.testing.assert_allclose(study.means / scale, [a.mean() / s for a, s in zip(reference, scale)], atol=1e-5)
-    np.testing.assert_allclose(study.stds / scale, [a.std() / s for a, s in zip(reference, scale)], atol=1e-5)
+    means = [a.mean() / s for a, s in zip(reference, scale, strict=True)]  # relative to each layer's size
+    stds = [a.std() / s for a, s in zip(reference, scale, strict=True)]
+    np.testing.assert_allclose(study.means / scale, means, atol=1e-5)
+    np.testing.assert_allclose(study.stds / scale, stds, atol=1e-5)
     np.testing.assert_allclose(study.zero_share, [np.mean(a == 0) for a in reference], atol=1e-3)
-    for counts, a in zip(study.counts, reference):
+    for counts, a in zip(study.counts, reference, strict=True):
         values = a[a != 0] if activation == "relu" else a
         expected = np.histogram(values, bins=study.edges)[0]
         assert np.abs(counts - expected).sum() <= 0.002 * a.size  # float32 against float64 at a bin edge
@@ -260,7 +262,7 @@ def test_augmentation_adds_shifted_copies_and_noise_robustness_starts_at_the_pla
 @pytest.mark.parametrize("kernel", [1, 2, 3, 4])
 @pytest.mark.parametrize("stride", [1, 2, 3])
 @pytest.mark.parametrize(("padding", "output_padding"), [(0, 0), (1, 0), (1, 1), (2, 1)])
-def test_transposed_conv_steps_equal_torch(size: int, kernel: int, stride: int, padding: int, output_padding: int) -> None:
+def test_transposed_conv_steps_equal_torch(size: int, kernel: int, stride: int, padding: int, output_padding: int) -> None:  # noqa: E501
     x, w = example_grid(size), example_grid(kernel) - 3.5
     args = dict(stride=stride, padding=padding, output_padding=output_padding)
     try:

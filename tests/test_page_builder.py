@@ -4,6 +4,7 @@ training."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,16 @@ def test_edits_survive_a_visit_to_another_page() -> None:
     assert _plan_table(app)[translate("network_builder.col.output", "en")][0] == "12×32×32"
     app.button(key="network_builder_reset").click().run()
     assert _plan_table(app)[translate("network_builder.col.output", "en")][0] == "10×32×32"
+
+
+def test_a_saved_table_loads_into_the_editor_and_a_wrong_file_is_explained() -> None:
+    app = _open("en")
+    saved = json.dumps([{**r, "padding": 0} for r in preset_rows("lenet5")]).encode()  # a number, as a person may write
+    app.file_uploader(key="network_builder_upload").upload("lenet.json", saved, "application/json").run()
+    assert not app.exception
+    assert list(_plan_table(app)[translate("network_builder.col.output", "en")])[:2] == ["6×28×28", "6×28×28"]
+    assert app.success[0].value == translate("network_builder.loaded", "en", n=12)
+    app.file_uploader(key="network_builder_upload").upload("bad.json", b"{not json", "application/json").run()
+    assert not app.exception
+    assert "is not a table saved by the network builder" in app.error[0].value
+    assert list(_plan_table(app)[translate("network_builder.col.output", "en")])[0] == "6×28×28"  # table kept

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.nets import available_models, get_spec
 from cnnviz.ui.feature_vis import RESULTS_KEY, vis_models
 from tests.text_checks import english_sentences
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # two threads on a busy 2-core box wait on each other
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "feature_visualization.py")
 QUICK = {"feature_vis_size": 32, "feature_vis_steps": 10}  # a run of a second or so
@@ -43,7 +45,7 @@ def test_a_quick_run_grows_a_picture_and_keeps_it_in_english_and_korean() -> Non
         _ok(at)
         results = at.session_state[RESULTS_KEY]
         assert len(results) == 1
-        (choice, result), = results.items()
+        ((choice, result),) = results.items()
         assert (choice.model, choice.config.size, choice.config.steps) == ("tinyvgg", 32, 10)
         assert result.image.shape == (32, 32, 3) and len(result.activations) == 10
         assert not at.info  # the kept result is shown instead of the hint

@@ -335,7 +335,7 @@ def test_my_photos_train_a_head_on_efficientnet_features_and_open_on_feature_map
     record = at.session_state["train_runs"][-1]
     assert record.trained.config.model == "efficientnet_lite0" and record.trained.config.transfer
     assert record.features is not None and record.features.dims == 1280
-    assert any(c.value.startswith("Trained: only a new head (1,280 features → 3 classes, 3,843 parameters)")
+    assert any(c.value.startswith("Trained: only a new head, 3,843 parameters (1,280 features → 3 classes).")
                for c in at.caption)  # fmt: skip
     assert len(at.get("plotly_chart")) == 4  # loss, accuracy, the features in 2-D, confusion matrix
     spec = at.session_state["session_models"][record.label]["spec"]
@@ -347,8 +347,10 @@ def test_my_photos_train_a_head_on_efficientnet_features_and_open_on_feature_map
     assert at.title[0].value == translate("fmaps.title", "en")
 
 
-def _builder_page(apps, rows: list[dict], **state: object) -> AppTest:
-    at = _page(apps, builder_rows=rows, train_model="builder", **state)  # as if chosen (Korean pages are not driven)
+def _builder_page(apps, rows: list[dict], *, app: bool = False, **state: object) -> AppTest:
+    at = _page(apps, path=str(ROOT / "app.py") if app else PAGE, builder_rows=rows, train_model="builder", **state)
+    if app:
+        at.switch_page("pages/live_training.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="train_model").value == "builder"
     return at
@@ -356,7 +358,7 @@ def _builder_page(apps, rows: list[dict], **state: object) -> AppTest:
 
 def test_a_network_from_the_builder_trains_on_the_page(apps) -> None:
     rows = preset_rows("tinyvgg")
-    at = _small_run(_builder_page(apps, rows), epochs=1)
+    at = _small_run(_builder_page(apps, rows, app=True), epochs=1)
     assert at.checkbox(key="train_batch_norm_transfer").disabled and at.checkbox(key="train_transfer").disabled
     at.button(key="train_start").click().run()
     _run_until(at, _finished)
@@ -367,6 +369,10 @@ def test_a_network_from_the_builder_trains_on_the_page(apps) -> None:
     assert any(c.value.startswith(sent) for c in at.caption)
     assert load_trained(record.downloads[-1].data).config.architecture == tuple(rows)
     assert at.session_state["session_models"][record.label]["spec"].name == "builder"
+    at.button(key="train_look_inside").click().run()  # Feature maps opens the built network
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == translate("fmaps.title", "en")
+    assert at.session_state["fmaps_model"] == "session:" + record.label
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

@@ -1,7 +1,7 @@
 """The network builder: a table of layers, planned row by row (shapes, parameters, MACs) and built as PyTorch.
 
 A row is a plain dict, so a page can keep the table in ``st.session_state`` and a file can hold it
-(``json.dumps(rows)``). Its keys are :data:`BUILDER_COLUMNS`:
+(``json.dumps(rows)``, read back by :func:`rows_from_json`). Its keys are :data:`BUILDER_COLUMNS`:
 
 - ``kind``: a :class:`BuilderKind` value (conv, maxpool, avgpool, batchnorm, relu, leakyrelu, sigmoid,
   tanh, gelu, dropout, flatten, linear, residual);
@@ -12,7 +12,10 @@ A row is a plain dict, so a page can keep the table in ``st.session_state`` and 
 - ``skip``: a residual block's skip path, ``"identity"`` or ``"projection"`` (a 1×1 conv and batch norm);
   empty means identity when the block keeps the shape, else projection.
 
-Cells a kind does not use are ignored; empty cells (None, NaN, "") take :data:`DEFAULTS`. A residual
+Cells a kind does not use are ignored; empty cells (None, NaN, "") take :data:`DEFAULTS`.
+:func:`plan_network` gives every row its output shape, parameters and MACs, or the keyed ConfigError
+that says why it is impossible (sizes through :mod:`cnnviz.conv`, so the messages are the Conv
+arithmetic page's); :mod:`~cnnviz.arch.builder_modules` builds the rows as PyTorch. A residual
 block is torchvision's BasicBlock: two 3×3 convs (padding 1, no bias) with batch norm, ReLU after the sum.
 Batch norm on a flat vector is ``BatchNorm1d``. MACs count what ``torch.utils.flop_counter`` counts
 (flops / 2): convolutions and linear layers, not bias additions, pooling, normalisation or activations.
@@ -20,6 +23,7 @@ Batch norm on a flat vector is ``BatchNorm1d``. MACs count what ``torch.utils.fl
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +47,7 @@ __all__ = [
     "kind_phrase",
     "parse_layer",
     "plan_network",
+    "rows_from_json",
     "shape_text",
 ]
 
@@ -172,6 +177,21 @@ def clean_rows(rows: Sequence[Mapping[str, object]]) -> list[dict]:
     Nothing is checked here: an impossible value stays, so that :func:`plan_network` can explain it.
     """
     return [{name: _clean(row.get(name)) for name in BUILDER_COLUMNS} for row in rows]
+
+
+def rows_from_json(text: str | bytes) -> list[dict]:
+    """Read a table saved as JSON (a list of row objects, as the page's download writes it) into clean rows.
+
+    Unknown keys are dropped and missing ones are empty; the values are not checked here (the plan
+    explains them). Raises ConfigError when the text is not JSON or not a list of objects.
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ConfigError.from_key("errors.builder_json_invalid") from err
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ConfigError.from_key("errors.builder_json_shape")
+    return clean_rows(data)
 
 
 def _column(name: str) -> Phrase:

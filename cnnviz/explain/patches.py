@@ -81,7 +81,9 @@ def top_activating_patches(
     """
     shapes = {tuple(x.shape) for x in inputs.values()}
     if len(shapes) != 1 or len(next(iter(shapes))) != 4 or next(iter(shapes))[0] != 1:
-        raise ConfigError.from_key("errors.patch_inputs", shapes=", ".join("×".join(map(str, s)) for s in shapes) or "—")
+        raise ConfigError.from_key(
+            "errors.patch_inputs", shapes=", ".join("×".join(map(str, s)) for s in shapes) or "—"
+        )
     input_shape = next(iter(shapes))[1:]
     maps = _channel_maps(model, layer, channel, inputs)
     trace = trace_model(model, input_shape)

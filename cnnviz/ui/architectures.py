@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 import torch
@@ -12,7 +13,7 @@ from torch import nn
 from cnnviz.arch import Summary, block_diagram, summarize, weight_split
 from cnnviz.errors import CnnvizError
 from cnnviz.nets import available_models, build, get_spec
-from cnnviz.ui.base import error_text, t
+from cnnviz.ui.base import current_language, error_text, t
 from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.labels import model_label
 from cnnviz.ui.widgets import bounded_slider
@@ -60,16 +61,18 @@ def pick_networks() -> list[tuple[str, tuple[int, int, int]]]:
     return picked
 
 
-def _table(summary: Summary) -> list[dict[str, Any]]:
+@st.cache_data(show_spinner=False, max_entries=32)
+def _table(name: str, input_size: tuple[int, int, int], lang: str) -> pd.DataFrame:
     """The summary's rows with translated column names, shapes written 64×56×56 and shares in percent."""
+    del lang  # part of the cache key: the column names are translated
     rows = []
-    for row in summary.rows:
+    for row in cached_summary(name, input_size).rows:
         values = {c: getattr(row, c) for c in COLUMNS}
         values["output_shape"] = "×".join(map(str, row.output_shape or ())) or "—"
         values["params_share"] = round(100 * row.params_share, 2)
         values["macs_share"] = round(100 * row.macs_share, 2)
         rows.append({t(f"architectures.col.{c}"): v for c, v in values.items()})
-    return rows
+    return pd.DataFrame(rows)
 
 
 def _macs_text(macs: int) -> str:
@@ -89,8 +92,11 @@ def show_totals(name: str, summary: Summary, where: Any) -> None:
                  conv=f"{split.conv_params:,}", ratio=ratio, conv_macs=100 * split.conv_mac_share))  # fmt: skip
 
 
-def _chart(summary: Summary, mode: str, depth: int) -> go.Figure:
+@st.cache_data(show_spinner=False, max_entries=32)
+def _chart(name: str, input_size: tuple[int, int, int], mode: str, depth: int, lang: str) -> go.Figure:
     """Bars of parameters and MACs per layer (layers that have either) or per stage, on two y axes."""
+    del lang  # part of the cache key: the axis titles are translated
+    summary = cached_summary(name, input_size)
     if mode == "stage":
         bars = [(s.name, s.params, s.macs) for s in summary.stages(depth)]
     else:
@@ -120,27 +126,29 @@ def chart_settings() -> tuple[str, int]:
     return mode, depth
 
 
-def show_network(slot: int, name: str, input_size: tuple[int, int, int], where: Any, mode: str, depth: int) -> None:
-    """One network's totals, bar chart, per-layer table and CSV download, in the column ``where``."""
+def show_network(slot: int, name: str, input_size: tuple[int, int, int], where: Any, mode: str, depth: int) -> bool:
+    """One network's totals, bar chart, per-layer table and CSV download, in the column ``where``.
+
+    Returns False (after showing the message) when the input does not go through the network.
+    """
     try:
         summary = cached_summary(name, input_size)
     except CnnvizError as err:
         where.error(error_text(err), icon="⚠️")
-        return
+        return False
     where.subheader(f"{model_label(name)} · {'×'.join(map(str, input_size))}")
     show_totals(name, summary, where)
-    where.plotly_chart(_chart(summary, mode, depth), key=f"arch_chart_{slot}")
-    where.dataframe(_table(summary), hide_index=True, key=f"arch_table_{slot}", height=320)
+    lang = current_language()
+    where.plotly_chart(_chart(name, input_size, mode, depth, lang), key=f"arch_chart_{slot}")
+    where.dataframe(_table(name, input_size, lang), hide_index=True, key=f"arch_table_{slot}", height=320)
     file_name = f"{name}_{input_size[1]}x{input_size[2]}.csv"
     where.download_button(t("architectures.csv"), summary.to_csv(), file_name=file_name, mime="text/csv",
                           key=f"arch_csv_{slot}")  # fmt: skip
+    return True
 
 
 def show_diagram(slot: int, name: str, input_size: tuple[int, int, int], where: Any) -> None:
-    """The network's block diagram (stages, inception branches, residual skips) in an expander."""
+    """The network's block diagram (stages, inception branches, residual skips) in an expander (after show_network)."""
     with where.expander(t("architectures.diagram", model=model_label(name)), expanded=False):
-        try:
-            st.graphviz_chart(_diagram(name, input_size))
-        except CnnvizError as err:
-            st.error(error_text(err), icon="⚠️")
+        st.graphviz_chart(_diagram(name, input_size))
         st.caption(t("architectures.diagram_caption"))

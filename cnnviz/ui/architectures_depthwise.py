@@ -17,9 +17,10 @@ from cnnviz.arch import (
     separable_vs_plain,
     skip_path,
 )
+from cnnviz.errors import CnnvizError
 from cnnviz.ui.architectures import cached_summary, meta_model
 from cnnviz.ui.architectures_explainers import show_comparison
-from cnnviz.ui.base import t
+from cnnviz.ui.base import error_text, t
 from cnnviz.ui.labels import model_label
 
 __all__ = ["has_depthwise_blocks", "show_depthwise"]
@@ -81,6 +82,11 @@ def show_depthwise(name: str, input_size: tuple[int, int, int]) -> None:
     """The section "what makes this network different" for a network with depthwise blocks."""
     st.header(t("architectures.dw.title", model=model_label(name)))
     st.markdown(t("architectures.dw.intro"))
+    try:
+        cached_summary(name, input_size)
+    except CnnvizError as err:  # the input does not go through: the comparison above says why
+        st.error(error_text(err), icon="⚠️")
+        return
     blocks = depthwise_blocks(meta_model(name))
     default = _default_block(blocks, name, input_size)
     block = st.selectbox(t("architectures.dw.block"), blocks, index=blocks.index(default), key=f"arch_dw_block_{name}")

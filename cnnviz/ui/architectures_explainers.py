@@ -18,7 +18,7 @@ from cnnviz.arch import (
     stacked_kernels,
 )
 from cnnviz.errors import CnnvizError
-from cnnviz.ui.base import error_text, t
+from cnnviz.ui.base import current_language, error_text, t
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = ["EXPLAINERS", "show_comparison", "show_explainers"]
@@ -92,7 +92,10 @@ def _inception() -> None:
     st.caption(t("architectures.x.inception_bug"))
 
 
-def _gradient_figure(plain: tuple[float, ...], residual: tuple[float, ...]) -> go.Figure:
+@st.cache_data(show_spinner=False, max_entries=16)
+def _gradient_figure(depth: int, lang: str) -> go.Figure:
+    del lang  # part of the cache key: the labels are translated
+    plain, residual, _ = _gradients(depth)
     layers = list(range(1, len(plain) + 1))
     fig = go.Figure([go.Scatter(x=layers, y=plain, name=t("architectures.x.plain"), mode="lines+markers"),
                      go.Scatter(x=layers, y=residual, name=t("architectures.x.with_skips"), mode="lines+markers")])
@@ -109,7 +112,7 @@ def _residual() -> None:
     a.metric(t("architectures.x.first_plain"), f"{plain[0]:.2e}")
     b.metric(t("architectures.x.first_skips"), f"{residual[0]:.2e}")
     st.info(t("architectures.x.residual_result", depth=depth, ratio=f"{ratio:.1e}"))
-    st.plotly_chart(_gradient_figure(plain, residual), key="arch_x_grad_chart")
+    st.plotly_chart(_gradient_figure(depth, current_language()), key="arch_x_grad_chart")
     st.latex(r"y = x + F(x) \;\Rightarrow\; \frac{\partial y}{\partial x} = 1 + \frac{\partial F}{\partial x}")
 
 

@@ -17,7 +17,7 @@ from cnnviz.arch import (
     weight_split,
 )
 from cnnviz.ui.architectures import cached_summary
-from cnnviz.ui.base import t
+from cnnviz.ui.base import current_language, t
 from cnnviz.ui.labels import model_label
 
 __all__ = ["ALEXNETS", "show_claims", "show_timeline"]
@@ -34,7 +34,9 @@ def _millions(value: float | int | None) -> str:
     return "—" if value is None else f"{value / 1e6:.1f} M" if value > 1e4 else f"{value:.1f} M"
 
 
-def _timeline_figure() -> go.Figure:
+@st.cache_data(show_spinner=False)
+def _timeline_figure(lang: str) -> go.Figure:
+    del lang  # part of the cache key: the axis title is translated
     labels = [f"{m.year} {m.name}" for m in WINNERS]
     fig = go.Figure(go.Bar(x=labels, y=[m.top5_error for m in WINNERS], text=[f"{m.top5_error} %" for m in WINNERS],
                            marker_color=["#bbbbbb" if m.depth is None else "#4c78a8" for m in WINNERS]))  # fmt: skip
@@ -45,7 +47,7 @@ def _timeline_figure() -> go.Figure:
 
 def show_timeline() -> None:
     """ILSVRC classification results by year with depth and parameters; each row's sources listed below."""
-    st.plotly_chart(_timeline_figure(), key="arch_timeline_chart")
+    st.plotly_chart(_timeline_figure(current_language()), key="arch_timeline_chart")
     numbers = {key: i for i, key in enumerate(SOURCES, start=1)}
     computed = _computed_params()
     rows = [{t("architectures.history.year"): m.year, t("architectures.history.entry"): m.name,

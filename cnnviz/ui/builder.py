@@ -28,9 +28,10 @@ from cnnviz.arch import (
     exported_classes,
     preset_rows,
     row_fields,
+    rows_from_json,
     shape_text,
 )
-from cnnviz.errors import ConfigError
+from cnnviz.errors import CnnvizError, ConfigError
 from cnnviz.ui.base import PAGES, error_text, page_link, t
 from cnnviz.ui.choices import translated_choice
 
@@ -47,6 +48,8 @@ __all__ = [
 
 ROWS_KEY = "builder_rows"  # what Live training reads: a list of JSON-able row dicts
 SAVED_KEY = "network_builder_saved"  # example key → the latest edited rows
+UPLOAD_KEY = "network_builder_upload"  # a table saved as JSON
+LOADED_KEY = "network_builder_loaded"  # the last upload: its row count, or the error that refused it
 SIZE_NAMES = ("channels", "height", "width")
 COLUMN_WIDTHS = {"kind": 112, "out": 54, "kernel_size": 68, "stride": 62, "padding": 72, "p": 44, "skip": 84}  # px
 PLAN_WIDTHS = {"layer": 34, "output": 76, "params": 68, "macs": 80, "field": 48, "check": 94}  # px: both fit 1400 px
@@ -111,7 +114,30 @@ def builder_inputs() -> tuple[str, tuple[int, int, int]]:
         for where, name, value in zip(top[1:4], SIZE_NAMES, default, strict=True)
     )  # fmt: skip
     top[4].button(t("network_builder.reset"), key="network_builder_reset", on_click=_reset, args=(preset,))
+    with st.expander(t("network_builder.load")):
+        st.file_uploader(t("network_builder.load_file"), type=["json"], key=UPLOAD_KEY, on_change=_load, args=(preset,))
+        result = st.session_state.get(LOADED_KEY)
+        if isinstance(result, CnnvizError):
+            st.error(error_text(result), icon="⚠️")
+        elif result is not None:
+            st.success(t("network_builder.loaded", n=result))
     return preset, size  # type: ignore[return-value]
+
+
+def _load(preset: str) -> None:
+    """Put an uploaded table in place of this example's (a callback: runs before the editor is drawn again)."""
+    upload = st.session_state.get(UPLOAD_KEY)
+    if upload is None:
+        st.session_state.pop(LOADED_KEY, None)
+        return
+    try:
+        rows = rows_from_json(upload.getvalue())
+    except CnnvizError as err:
+        st.session_state[LOADED_KEY] = err
+        return
+    _reset(preset)
+    st.session_state.setdefault(SAVED_KEY, {})[preset] = rows
+    st.session_state[LOADED_KEY] = len(rows)
 
 
 def builder_table(preset: str, where: Any = st) -> tuple[list[dict], int]:
@@ -119,7 +145,8 @@ def builder_table(preset: str, where: Any = st) -> tuple[list[dict], int]:
     where.markdown(f"**{t('network_builder.table')}**")
     base = _base_rows(preset)
     edited = where.data_editor(
-        pd.DataFrame(base, columns=list(BUILDER_COLUMNS)),
+        pd.DataFrame([{**r, "padding": None if r["padding"] is None else str(r["padding"])} for r in clean_rows(base)],
+                     columns=list(BUILDER_COLUMNS)),  # padding is text ("1", "same"), whatever a loaded file held
         num_rows="dynamic", hide_index=True, key=_editor_key(preset), column_config=_column_config(),
         width="stretch", height=_table_height(len(base)),  # fixed while the editor lives: a change would reset it
     )  # fmt: skip

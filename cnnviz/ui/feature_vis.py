@@ -14,8 +14,16 @@ import streamlit as st
 from torch import nn
 
 from cnnviz.data import list_samples, load_image, preprocess
-from cnnviz.explain import FeatureVis, FeatureVisConfig, Patch, Penalty, block_layers, top_activating_patches
-from cnnviz.explain import trace_model, visualize_channel
+from cnnviz.explain import (
+    FeatureVis,
+    FeatureVisConfig,
+    Patch,
+    Penalty,
+    block_layers,
+    top_activating_patches,
+    trace_model,
+    visualize_channel,
+)
 from cnnviz.nets import available_models, build, get_spec
 from cnnviz.render import upscale_nearest
 from cnnviz.ui.base import t
@@ -70,10 +78,13 @@ def choose(key: str) -> VisChoice:
     size = bounded_slider(t("feature_visualization.size"), 32, 192, 128, key=f"{key}_size", where=right, step=16)
     layers = _layers(model)
     options = list(layers)
-    shown = {n: t("feature_visualization.layer_option", layer=n, n=layers[n]) for n in options}  # a lookup, as in AppTest
+    shown = {n: t("feature_visualization.layer_option", layer=n, n=layers[n]) for n in options}  # a lookup
     layer = translated_choice("selectbox", t("feature_visualization.layer"), options, key=f"{key}_layer_{model}",
-                              default=options[len(options) // 2], where=left, format_func=shown.__getitem__)  # fmt: skip
-    channel = bounded_slider(t("feature_visualization.channel"), 0, layers[layer] - 1, 0, key=f"{key}_channel", where=left)
+                              default=options[len(options) // 2], where=left,
+                              format_func=shown.__getitem__)  # fmt: skip
+    channel = bounded_slider(
+        t("feature_visualization.channel"), 0, layers[layer] - 1, 0, key=f"{key}_channel", where=left
+    )
     steps = bounded_slider(t("feature_visualization.steps"), 10, 200, 100, key=f"{key}_steps", where=right, step=10)
     penalties = {p: t(f"feature_visualization.penalty.{p.value}") for p in Penalty}
     penalty = translated_choice("radio", t("feature_visualization.penalty"), list(Penalty), key=f"{key}_penalty",
@@ -120,8 +131,12 @@ def _grow(choice: VisChoice, where) -> FeatureVis:
 def _curve(result: FeatureVis) -> go.Figure:
     steps = np.arange(1, len(result.activations) + 1)
     fig = go.Figure(go.Scatter(x=steps, y=result.activations, mode="lines", name=t("feature_visualization.activation")))
-    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      xaxis_title=t("feature_visualization.step"), yaxis_title=t("feature_visualization.activation"))  # fmt: skip
+    fig.update_layout(
+        height=260,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title=t("feature_visualization.step"),
+        yaxis_title=t("feature_visualization.activation"),
+    )
     return fig
 
 
@@ -138,8 +153,11 @@ def run_section(choice: VisChoice, where) -> None:
     pictures = where.columns(2)
     pictures[0].image(result.image, width=DISPLAY, caption=t("feature_visualization.grown", channel=choice.channel,
                       layer=choice.layer, value=f"{result.activations[-1]:.2f}"))  # fmt: skip
-    pictures[1].image(result.start, width=DISPLAY // 2,
-                      caption=t("feature_visualization.start", value=f"{result.start_activation:.2f}"))
+    pictures[1].image(
+        result.start,
+        width=DISPLAY // 2,
+        caption=t("feature_visualization.start", value=f"{result.start_activation:.2f}"),
+    )
     where.plotly_chart(_curve(result), key="feature_vis_curve")
 
 

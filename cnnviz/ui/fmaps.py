@@ -60,6 +60,7 @@ SESSION_PREFIX = "session:"
 SHAPES_COUNT = 256  # seeded shapes images searched for the ones that excite a filter most
 PAGE_WIDTH = 1000  # pixels of the main column in the wide layout, shared by a row of layer grids
 TILE = 80  # smallest width in pixels a feature-map tile should get on screen
+BIG_INPUT = 128  # an input this wide (ImageNet's 224) is shown by stages even for a plain net (VGG): maps are large
 OVERVIEW_CHANNELS = 32  # channels of each stage in the overview of a net of blocks (a picked block shows all)
 STEP_SIDE = 180  # pixels each preparation step is shown at (its real size is in the caption)
 PHOTO_SIDE = 800  # long side of a photo for an ImageNet net: the samples reach it as torchvision would prepare them
@@ -133,9 +134,15 @@ def choose_model(key: str) -> LoadedModel:
 
 
 def model_options() -> list[str]:
-    """Registry models for the picker: EfficientNet-Lite0 first (it knows photos), then those with weights."""
-    names = available_models()
-    rank = {name: (name != "efficientnet_lite0", not get_spec(name).has_bundled_weights) for name in names}
+    """Registry models for the picker: EfficientNet-Lite0 first (it knows photos), then those with weights.
+
+    The small nets that ship untrained on purpose stay (last); a big ImageNet network whose
+    weights are not there is left out (random filters of 100 million weights teach nothing).
+    """
+    specs = {name: get_spec(name) for name in available_models()}
+    names = [name for name, spec in specs.items()
+             if spec.has_bundled_weights or (spec.weights_file is None and spec.dataset != "imagenet")]  # fmt: skip
+    rank = {name: (name != "efficientnet_lite0", not specs[name].has_bundled_weights) for name in names}
     return sorted(names, key=rank.__getitem__)  # stable: registry order within each group
 
 
@@ -257,13 +264,13 @@ def _stats(spec: ModelSpec) -> dict[str, str]:
 def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
     """Run the model once on x (1, C, H, W) and keep the maps of the layers it is shown by, the logits and the filters.
 
-    A small net is shown layer by layer: each layer's grid has as many tile columns as fit its
-    share of a row of ``layer_rows``, so channel i sits at the same place in every layer of a block
-    (conv → ReLU → pool line up). A net of blocks is shown block by block, with a grid per stage
-    (``explain.stage_layers``); any other block's grid is drawn when asked (``block_grid``).
+    A small net (inputs under ``BIG_INPUT`` pixels) is shown layer by layer: each layer's grid has as
+    many tile columns as fit its share of a row of ``layer_rows``, so channel i sits at the same place
+    in every layer of a block (conv → ReLU → pool line up). A net of blocks is shown block by block,
+    with a grid per stage (``explain.stage_layers``); any other block's grid is drawn when asked (``block_grid``).
     """
     run = explain.run_blocks(_model, torch.from_numpy(x))
-    blocks = explain.block_layers(_model) != explain.layer_names(_model)
+    blocks = explain.block_layers(_model) != explain.layer_names(_model) or x.shape[-1] >= BIG_INPUT
     if blocks:
         shown = [name for name in explain.stage_layers(_model) if name in run.maps]
         grids = {name: png_bytes(layer_grid(run.maps[name][:OVERVIEW_CHANNELS], cols=8)) for name in shown}

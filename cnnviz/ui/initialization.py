@@ -59,9 +59,15 @@ def scheme_latex(scheme: InitScheme, units: int, std: float) -> str:
 def histogram_rows(studies: list[InitStudy], row_titles: list[str], *, key: str) -> None:
     """One row of per-layer histograms for each study (shared bins), layer 1 on the left."""
     layers = studies[0].config.layers
+    column_titles = [t("initialization.layer_n", n=i + 1) for i in range(layers)]
+    st.plotly_chart(_histogram_figure(studies, row_titles, column_titles), key=key)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)  # a grid of subplots takes a good part of a rerun to build
+def _histogram_figure(studies: list[InitStudy], row_titles: list[str], column_titles: list[str]) -> go.Figure:
+    layers = len(column_titles)
     fig = make_subplots(rows=len(studies), cols=layers, shared_yaxes=True, row_titles=row_titles,
-                        column_titles=[t("initialization.layer_n", n=i + 1) for i in range(layers)],
-                        horizontal_spacing=0.02, vertical_spacing=0.12)  # fmt: skip
+                        column_titles=column_titles, horizontal_spacing=0.02, vertical_spacing=0.12)  # fmt: skip
     for r, study in enumerate(studies, start=1):
         centres = (study.edges[:-1] + study.edges[1:]) / 2
         width = study.edges[1] - study.edges[0]
@@ -70,7 +76,7 @@ def histogram_rows(studies: list[InitStudy], row_titles: list[str], *, key: str)
                          hovertemplate="%{x:.3g}: %{y}<extra></extra>")  # fmt: skip
             fig.add_trace(bar, r, c + 1)
     fig.update_layout(height=230 * len(studies) + 40, margin=dict(l=40, r=40, t=40, b=30), bargap=0)
-    st.plotly_chart(fig, key=key)
+    return fig
 
 
 def show_layer_stats(study: InitStudy, *, key: str) -> None:

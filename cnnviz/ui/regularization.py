@@ -27,9 +27,9 @@ from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
-    "BV_DEGREES", "BV_POINTS", "DEGREES", "LAMBDAS", "LATEX", "NOISE_LEVELS", "TABS", "cached", "choose_section", "degree_slider",
-    "show_augmentation", "show_bias_variance",
-    "show_capacity", "show_early_stopping", "show_folds", "show_weight_decay",
+    "BV_DEGREES", "BV_POINTS", "DEGREES", "LAMBDAS", "LATEX", "NOISE_LEVELS", "TABS", "cached", "choose_section",
+    "degree_slider", "show_augmentation", "show_bias_variance", "show_capacity", "show_early_stopping", "show_folds",
+    "show_weight_decay",
 ]  # fmt: skip
 
 DEGREES = range(0, 16)  # capacities on the capacity curve

@@ -64,8 +64,9 @@ def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool)
     _progress(snap, status)
     runs: list[RunRecord] = st.session_state.get(RUNS_KEY, [])
     earlier = [r for r in runs if r.job_id != id(job)] if st.toggle(t("train.compare"), key="train_compare") else []
-    _curves_and_filters(snap, earlier)
-    if job.history.features is not None:  # set once, before training starts: safe to read from here
+    frozen = job.history.features is not None  # set once, before training starts: safe to read from here
+    _curves_and_filters(snap, earlier, frozen=frozen)
+    if frozen:
         _features(job)
 
 
@@ -116,17 +117,22 @@ def _progress(snap: JobSnapshot, status: DeltaGenerator) -> None:
         st.info(message)
 
 
-def _curves_and_filters(snap: JobSnapshot, earlier: list[RunRecord]) -> None:
-    """Loss and accuracy curves; the first layer's filters and feature maps (replayable once the run is done)."""
+def _curves_and_filters(snap: JobSnapshot, earlier: list[RunRecord], *, frozen: bool = False) -> None:
+    """Loss and accuracy curves; the first layer's filters and feature maps (replayable once the run is done).
+
+    ``frozen``: the backbone does not train (transfer over cached features), so its filters are not shown.
+    """
     epoch = snap.snapshots[-1].epoch if snap.snapshots else 0
-    if snap.done and snap.snapshots:
+    if snap.done and snap.snapshots and not frozen:
         epoch = bounded_slider(t("train.replay"), 0, snap.snapshots[-1].epoch, epoch, key=REPLAY_KEY)
     charts = st.columns(2)
     for col, metric in zip(charts, ("loss", "accuracy"), strict=True):
         col.plotly_chart(curves_figure(snap, earlier, metric=metric, mark_epoch=epoch if snap.done else None),
                          key=f"train_chart_{metric}")  # fmt: skip
     shot = next((s for s in snap.snapshots if s.epoch == epoch), None)
-    if shot is not None:
+    if frozen:
+        st.caption(t("train.frozen_filters"))
+    elif shot is not None:
         cols = st.columns([2, 3])
         cols[0].image(filters_image(shot.filters), caption=t("train.filters", epoch=shot.epoch))
         cols[1].image(maps_image(shot.probe_maps), caption=t("train.probe_maps", epoch=shot.epoch))

@@ -43,8 +43,12 @@ def show_size(formula: Formula, size: int, kernel: int, stride: int, padding: in
     )
 
 
+# Building a Plotly grid costs tens of milliseconds; most grids stay the same when one slider moves.
+_grid_figure = st.cache_resource(number_grid_figure, max_entries=128, show_spinner=False)
+
+
 def _grid(where, values: np.ndarray, title: str, key: str, fmt: str = ".0f") -> None:
-    where.plotly_chart(number_grid_figure(values, title=title, fmt=fmt, cell_px=30), key=key, width="content")
+    where.plotly_chart(_grid_figure(values, title=title, fmt=fmt, cell_px=30), key=key, width="content")
 
 
 def show_steps(steps: TransposedSteps) -> None:
