@@ -17,4 +17,4 @@ for info in PAGES:
     )
     sections.setdefault(t(info.section), []).append(page)
 
-st.navigation(sections).run()
+st.navigation(sections, expanded=True).run()  # 17 pages: show them all, no "View 7 more"

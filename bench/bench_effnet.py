@@ -35,7 +35,7 @@ from cnnviz import explain  # noqa: E402
 from cnnviz.data import load_image, preprocess_steps  # noqa: E402
 from cnnviz.nets import build, get_spec  # noqa: E402
 from cnnviz.render import png_bytes, upscale_nearest  # noqa: E402
-from cnnviz.ui.fmaps import OVERVIEW_CHANNELS, PHOTO_SIDE, layer_grid  # noqa: E402  (the page's own, uncached helpers)
+from cnnviz.ui.fmaps import PHOTO_SIDE, layer_grid, overview_maps  # noqa: E402  (the page's own, uncached helpers)
 from cnnviz.ui.fmaps_views import overlay  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def page_pipeline(data: bytes, model: torch.nn.Module, spec) -> dict[str, float]
     explain.top_k_predictions(run.logits, spec.class_names, k=5)
     marks["forward + top-5"] = time.perf_counter()
     for name in explain.stage_layers(model):
-        png_bytes(layer_grid(run.maps[name][:OVERVIEW_CHANNELS], cols=8))  # as analyse() draws the overview
+        png_bytes(layer_grid(overview_maps(run.maps[name]), cols=8))  # as analyse() draws the overview
     marks["stage grids"] = time.perf_counter()
     cams = explain.grad_cam_all(model, steps.x, explain.stage_layers(model))
     seen = np.asarray(steps.cropped)

@@ -385,3 +385,14 @@ def test_an_impossible_built_network_shows_the_builders_message_and_a_way_back(a
     assert len(at.get("page_link")) == 1 or translate("train.back_to_builder_named", lang) in _texts(at)
     if lang == "ko":
         assert english_sentences(at) == []
+
+
+def test_a_built_network_without_convolutions_trains_and_says_feature_maps_cannot_show_it(apps) -> None:
+    rows = [{"kind": "flatten"}, {"kind": "linear", "out": 32}, {"kind": "relu"}, {"kind": "linear", "out": 8}]
+    at = _small_run(_builder_page(apps, rows), epochs=1)
+    at.button(key="train_start").click().run()
+    _run_until(at, _finished)
+    assert at.session_state["train_job"].snapshot().state is JobState.FINISHED
+    assert at.button(key="train_look_inside").disabled
+    assert translate("train.no_convolution", "en") in _texts(at)
+    assert "session_models" not in at.session_state or not at.session_state["session_models"]  # not offered there

@@ -322,5 +322,7 @@ class _JobCallback(Callback):
     def on_epoch_end(self, trainer: Trainer, stats: EpochStats) -> None:
         with self.job._lock:
             self.job._epochs.append(stats)
-            self.job._snapshots.append(trainer.history.snapshots[-1])
+            shots = trainer.history.snapshots  # none for a network without convolutions (an MLP from the builder)
+            if shots and shots[-1].epoch == stats.epoch:
+                self.job._snapshots.append(shots[-1])
         self.job._check_control(trainer)

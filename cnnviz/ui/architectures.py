@@ -84,7 +84,7 @@ def show_totals(name: str, summary: Summary, where: Any) -> None:
     split = weight_split(summary)
     a, b, c = where.columns(3)
     a.metric(t("architectures.params"), f"{summary.total_params / 1e6:.2f} M", help=f"{summary.total_params:,}")
-    b.metric(t("architectures.macs"), _macs_text(summary.total_macs), help=t("architectures.macs_help"))
+    b.metric(t("architectures.macs_short"), _macs_text(summary.total_macs), help=t("architectures.macs_help"))
     c.metric(t("architectures.fc_share"), f"{100 * split.fc_share:.1f} %")
     key = "architectures.split_fc" if split.fc_params > split.conv_params else "architectures.split_conv"
     ratio = split.fc_per_conv if split.fc_params > split.conv_params else 1 / max(split.fc_per_conv, 1e-12)

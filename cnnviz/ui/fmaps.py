@@ -52,6 +52,7 @@ __all__ = [
     "layer_grid",
     "layer_rows",
     "model_options",
+    "overview_maps",
     "model_trace",
     "top_shapes",
 ]
@@ -273,7 +274,7 @@ def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
     blocks = explain.block_layers(_model) != explain.layer_names(_model) or x.shape[-1] >= BIG_INPUT
     if blocks:
         shown = [name for name in explain.stage_layers(_model) if name in run.maps]
-        grids = {name: png_bytes(layer_grid(run.maps[name][:OVERVIEW_CHANNELS], cols=8)) for name in shown}
+        grids = {name: png_bytes(layer_grid(overview_maps(run.maps[name]), cols=8)) for name in shown}
     else:
         grids = {}
         for row in layer_rows(list(run.maps)):
@@ -282,6 +283,20 @@ def analyse(model_key: str, _model: nn.Module, x: np.ndarray) -> Analysis:
     dense = {name for name, module in _model.named_modules() if isinstance(module, nn.Linear)}
     vectors = {name: values for name, values in run.vectors.items() if name in dense}
     return Analysis(run.logits, run.maps, vectors, explain.conv_filters(_model), grids, blocks)
+
+
+def overview_maps(maps: np.ndarray) -> np.ndarray:
+    """The first ``OVERVIEW_CHANNELS`` maps (C, H, W), averaged down to at most 56 pixels a side for the overview.
+
+    Eight tiles of 56 pixels fill the half-page column the overview is shown in, so larger maps
+    would only be shrunk by the browser; the picked block's grid keeps every pixel.
+    """
+    first = maps[:OVERVIEW_CHANNELS]
+    factor = max(1, first.shape[-2] // 56)
+    if factor == 1:
+        return first
+    pooled = torch.nn.functional.avg_pool2d(torch.from_numpy(np.ascontiguousarray(first))[None], factor)
+    return pooled[0].numpy()
 
 
 def _block_cols(maps: np.ndarray) -> int:

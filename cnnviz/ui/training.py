@@ -39,6 +39,7 @@ __all__ = [
     "Weights",
     "add_loaded_model",
     "alive_probe",
+    "can_look_inside",
     "look_inside",
     "message_text",
     "record_run",
@@ -106,9 +107,14 @@ def record_run(job: TrainingJob) -> RunRecord:
     runs.append(record)
     del runs[:-MAX_RUNS]
     job.release()  # the data set (tens of MB) is not needed any more
-    if trained is not None:
+    if trained is not None and can_look_inside(trained.model):
         st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": _spec(trained, label)}
     return record
+
+
+def can_look_inside(model: torch.nn.Module) -> bool:
+    """True when Feature maps can show the model: it has a convolution (an MLP from the builder has none)."""
+    return any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
 
 
 def run_model_label(config: TrainConfig) -> str:

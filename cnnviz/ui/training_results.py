@@ -16,6 +16,7 @@ from cnnviz.ui.training import (
     RunRecord,
     Weights,
     add_loaded_model,
+    can_look_inside,
     look_inside,
     trained_summary,
 )
@@ -47,8 +48,11 @@ def results_section() -> None:
             captions = [t("train.mistake", true=names[truth], pred=names[pred]) for _, truth, pred in shown]
             st.image([image for image, _, _ in shown], width=MISTAKE_WIDTH, caption=captions)
     look, download = st.columns(2)
-    if look.button(t("train.look_inside"), key="train_look_inside", disabled=last.trained is None):
+    viewable = last.trained is not None and can_look_inside(last.trained.model)
+    if look.button(t("train.look_inside"), key="train_look_inside", disabled=not viewable):
         look_inside(last.label)
+    if last.trained is not None and not viewable:
+        look.caption(t("train.no_convolution"))
     if last.downloads:
         with download:
             _download(last)
@@ -98,6 +102,9 @@ def load_section() -> None:
             loaded = load_trained(data)
         except CheckpointError as err:
             st.error(error_text(err), icon="⚠️")
+            return
+        if not can_look_inside(loaded.model):
+            st.info(t("train.no_convolution"))
             return
         label = add_loaded_model(loaded, upload.name, data)
         spec = st.session_state[SESSION_MODELS][label]["spec"]
