@@ -115,7 +115,10 @@ def test_look_closer_controls_rerun_only_their_section(server: str, context) -> 
     _, asked = _change(page, reruns, step["Up"].click, example[1])
     assert asked == [""], "an example change reruns the whole page"
     times = {}
-    controls = (("fmaps_channel", ", channel {}:"), ("fmaps_row", "unit ({}, 31)"), ("fmaps_col", "unit (34, {})"))
+    unit = {key: int(page.locator(f".st-key-{key} input[type='range']").first.input_value())
+            for key in ("fmaps_row", "fmaps_col")}  # the middle of the map, or kept (clamped) from the model before
+    controls = (("fmaps_channel", ", channel {}:"), ("fmaps_row", f"unit ({{}}, {unit['fmaps_col']})"),
+                ("fmaps_col", f"unit ({unit['fmaps_row'] + 3}, {{}})"))  # fmt: skip
     for key, text in controls:
         slider = page.locator(f".st-key-{key} input[type='range']").first
         start = int(slider.input_value())

@@ -66,3 +66,16 @@ def test_a_new_setting_asks_for_a_new_run_and_the_efficientnet_page_loads() -> N
     at = _page("ko", feature_vis_model=first)
     _ok(at)
     assert english_sentences(at) == []
+
+
+def test_a_layer_with_one_channel_shows_the_channel_as_text(monkeypatch) -> None:
+    from cnnviz.ui import feature_vis
+
+    monkeypatch.setattr(feature_vis, "_layers", lambda name: {"block1.conv1": 1})  # as a 1-channel layer would be
+    at = _page(feature_vis_model="tinyvgg", feature_vis_channel=4)  # a value kept from a wider layer
+    _ok(at)
+    assert not [s for s in at.slider if s.key == "feature_vis_channel"]
+    at.button(key="feature_vis_run").click().run()
+    _ok(at)
+    (choice,) = at.session_state[RESULTS_KEY]
+    assert (choice.layer, choice.channel) == ("block1.conv1", 0)

@@ -7,7 +7,7 @@ photo by more than half, and each is cropped from the photo by :func:`cnnviz.exp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from cnnviz.errors import ConfigError
 from cnnviz.explain.activations import input_image
 from cnnviz.explain.hooks import capture_activations
-from cnnviz.explain.receptive import Box, receptive_field, trace_model
+from cnnviz.explain.receptive import Box, ModelTrace, receptive_field, trace_model
 
 __all__ = ["Patch", "top_activating_patches"]
 
@@ -66,8 +66,8 @@ def top_activating_patches(
     channel: int,
     inputs: Mapping[str, Tensor],
     *,
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
+    mean: Sequence[float],
+    std: Sequence[float],
     k: int = 8,
     per_image: int = 2,
 ) -> list[Patch]:
@@ -94,7 +94,9 @@ def top_activating_patches(
     return sorted(patches, key=lambda p: -p.activation)[: max(int(k), 0)]
 
 
-def _patches_of(model, layer, name, fmap: Tensor, seen: np.ndarray, trace, per_image: int) -> list[Patch]:
+def _patches_of(
+    model: nn.Module, layer: str, name: str, fmap: Tensor, seen: np.ndarray, trace: ModelTrace, per_image: int
+) -> list[Patch]:
     """The strongest units of one (h, w) map whose fields overlap little, cropped from ``seen``."""
     taken: list[Patch] = []
     order = torch.argsort(fmap.flatten(), descending=True, stable=True)

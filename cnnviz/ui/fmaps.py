@@ -28,6 +28,7 @@ from cnnviz.data import (
     preprocess_steps,
 )
 from cnnviz.errors import CheckpointError
+from cnnviz.i18n import load_catalog
 from cnnviz.nets import ModelSpec, available_models, build, get_spec
 from cnnviz.render import diverging_rgb, montage, number_tiles, png_bytes, symmetric_vmax, tile_images
 from cnnviz.ui.base import current_language, error_text, t
@@ -46,6 +47,7 @@ __all__ = [
     "choose_input",
     "depthwise_grid",
     "display_names",
+    "named_classes",
     "choose_model",
     "evidence",
     "filter_pictures",
@@ -64,7 +66,9 @@ TILE = 80  # smallest width in pixels a feature-map tile should get on screen
 BIG_INPUT = 128  # an input this wide (ImageNet's 224) is shown by stages even for a plain net (VGG): maps are large
 OVERVIEW_CHANNELS = 32  # channels of each stage in the overview of a net of blocks (a picked block shows all)
 STEP_SIDE = 180  # pixels each preparation step is shown at (its real size is in the caption)
-PHOTO_SIDE = 800  # long side of a photo for an ImageNet net: the samples reach it as torchvision would prepare them
+# Long side of a photo for an ImageNet net: the samples (≤ 640) reach it as torchvision would prepare them, and a
+# 12 MP JPEG still decodes at half scale (800 would need the full 4000×3000 decode: about 3× the time).
+PHOTO_SIDE = 640
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,13 @@ def display_names(dataset: str, class_names: tuple[str, ...]) -> tuple[str, ...]
 def _display_names(dataset: str, class_names: tuple[str, ...], lang: str) -> tuple[str, ...]:
     del lang  # part of the cache key: class_label reads the session's language
     return tuple(class_label(dataset, c) for c in class_names)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def named_classes(dataset: str, class_names: tuple[str, ...]) -> int:
+    """How many of the classes have a display name in the catalogs (the others are shown as they are)."""
+    catalog = load_catalog()
+    return sum(f"labels.class.{dataset}.{name}" in catalog for name in class_names)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

@@ -50,8 +50,7 @@ def input_and_predictions(
         if chosen.truth is None:
             st.caption(t("fmaps.verdict_photo", label=label, p=top.probability, n=len(spec.class_names)))
             if spec.dataset == "imagenet":
-                shown = fmaps.display_names(spec.dataset, tuple(spec.class_names))
-                named = sum(a != b for a, b in zip(shown, spec.class_names, strict=True))
+                named = fmaps.named_classes(spec.dataset, tuple(spec.class_names))
                 st.caption(t("fmaps.imagenet_names", n=named, total=len(spec.class_names)))
         elif top.index == chosen.truth:
             st.success(t("fmaps.verdict_right", label=label, p=top.probability), icon="✅")
