@@ -80,3 +80,19 @@ def test_receptive_field_follows_the_same_padding(ours: nn.Module) -> None:
     field = receptive_field(ours, "_blocks.2", 5, 5, input_shape=(3, 64, 64))
     assert (int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1) == (
         field.box.top, field.box.bottom, field.box.left, field.box.right)  # fmt: skip
+
+
+def test_the_manifest_names_the_package_its_licence_and_the_file_it_describes(ours: nn.Module) -> None:
+    """The weights come from a named package: the manifest's hash and size are checked against the file itself."""
+    import hashlib
+    from importlib.metadata import files, version
+
+    from cnnviz.nets import load_manifest
+
+    manifest = load_manifest("efficientnet_lite0")
+    assert manifest["sha256"] == hashlib.sha256(efficientnet_lite0_weights().read_bytes()).hexdigest()
+    assert manifest["parameters"] == sum(p.numel() for p in ours.parameters())
+    package, _, pinned = manifest["source"]["package"].partition("==")
+    assert version(package) == pinned
+    licence = next(f for f in files(package) if f.name == "LICENSE").read_text()
+    assert "Apache License, Version 2.0" in licence and "Apache-2.0" in manifest["source"]["licence"]

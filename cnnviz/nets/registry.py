@@ -290,11 +290,16 @@ def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
 
 
 def load_manifest(name: str) -> dict[str, Any]:
-    """Return the training manifest of a bundled model (data, seed, accuracy, sha256, ...)."""
+    """Return the manifest of a model whose weights ship with the app: ``assets/models/<name>.json``.
+
+    For our own nets it records how they were trained (data, seed, accuracy, sha256); for a network
+    that comes from a package (EfficientNet-Lite0) it names the package, its licence and the
+    published accuracy.
+    """
     spec = get_spec(name)
-    if spec.weights_file is None:
+    path = MODELS_DIR / f"{spec.name}.json"
+    if spec.weights_file is None or not path.is_file():
         raise CheckpointError.from_key("errors.model_no_manifest", name=spec.name)
-    path = spec.weights_file.with_suffix(".json")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:

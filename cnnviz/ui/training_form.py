@@ -66,8 +66,13 @@ ZIP_MODEL = "tinyvgg"  # whose image size a zip gets for a network from the buil
 
 
 def model_options() -> list[str]:
-    """The models the form offers: the registry's, then the network from the builder once it was sent here."""
-    return available_models() + ([BUILT_MODEL] if st.session_state.get(BUILDER_ROWS_KEY) else [])
+    """The models the form offers, then the network from the builder once it was sent here.
+
+    The small nets train from scratch in seconds; an ImageNet network is offered only with its weights (to
+    start from, as transfer learning does): VGG-19 from scratch on a CPU would take hours.
+    """
+    names = [n for n in available_models() if get_spec(n).dataset != "imagenet" or get_spec(n).has_bundled_weights]
+    return names + ([BUILT_MODEL] if st.session_state.get(BUILDER_ROWS_KEY) else [])
 
 
 def _model_name(name: str) -> str:
