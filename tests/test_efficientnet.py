@@ -68,6 +68,22 @@ def test_photos_are_prepared_as_torchvision_evaluates_imagenet_weights() -> None
     assert min(steps.resized.size) == 256 and steps.cropped.size == (224, 224)
 
 
+@pytest.mark.parametrize("size", [(12, 300), (300, 12)])
+def test_a_strip_is_cut_before_resizing_and_still_prepared_as_torchvision_does(size: tuple[int, int]) -> None:
+    """A 1:25 strip: the centre crop sees the same pixels as torchvision's, without the huge resized picture."""
+    import numpy as np
+
+    spec = get_spec("efficientnet_lite0")
+    rng = np.random.default_rng(0)
+    strip = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    reference = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                                    transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])  # fmt: skip
+    steps = preprocess_steps(spec, strip)
+    assert max(steps.resized.size) <= 4 * 256  # torchvision's Resize makes it 256 × 6,400
+    expected = reference(strip)[None]
+    torch.testing.assert_close(steps.x, expected, atol=1e-5, rtol=0)
+
+
 def test_receptive_field_follows_the_same_padding(ours: nn.Module) -> None:
     # the stem (3×3, stride 2, no zero on top/left at 224) lets unit (0, 0) see input rows/cols 0..2
     field = receptive_field(ours, "_conv_stem", 0, 0, input_shape=(3, 64, 64))

@@ -87,9 +87,23 @@ def preprocess(spec: InputSpec, pil_image: Image.Image) -> torch.Tensor:
     return preprocess_steps(spec, pil_image).x
 
 
+MAX_ASPECT = 4  # a longer side is cut to this many short sides (centred) before resizing
+
+
 def _resize_short_side(img: Image.Image, side: int) -> Image.Image:
-    """Resize so the short side is ``side`` pixels, keeping the aspect ratio (torchvision's ``Resize(side)``)."""
+    """Resize so the short side is ``side`` pixels, keeping the aspect ratio (torchvision's ``Resize(side)``).
+
+    A strip (more than MAX_ASPECT times longer than wide) is first cut to its centre MAX_ASPECT × short
+    side: the centre crop that follows sees the same pixels, and a 5000×1 line no longer becomes a
+    1,280,000×256 picture (a gigabyte) on its way there.
+    """
     width, height = img.size
+    short = min(width, height)
+    if max(width, height) > MAX_ASPECT * short:
+        keep = MAX_ASPECT * short
+        left, top = (width - keep) // 2 if width > height else 0, (height - keep) // 2 if height > width else 0
+        img = img.crop((left, top, left + min(width, keep), top + min(height, keep)))
+        width, height = img.size
     if width <= height:
         size = (side, max(1, int(side * height / width)))
     else:
