@@ -493,3 +493,27 @@ def _sample_x(spec) -> np.ndarray:
     from cnnviz.data import list_samples, load_image, preprocess
 
     return preprocess(spec, load_image(list_samples()["astronaut"], max_side=512)).numpy()
+
+
+def test_a_zoo_network_appears_once_its_weights_file_is_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: a zoo model with weights (here a ResNet-18 state dict the test saves) opens on Feature maps."""
+    from dataclasses import replace
+
+    import torch
+
+    from cnnviz.nets import MODELS
+
+    entry = MODELS["resnet18"]
+    missing = replace(entry, spec=replace(entry.spec, weights_file=tmp_path / "resnet18.pth"))
+    monkeypatch.setitem(MODELS, "resnet18", missing)
+    name = translate("labels.model.resnet18", "en")
+    assert not [o for o in _box(_page(), "fmaps_model").options if name in o]  # no weights: not offered
+
+    torch.manual_seed(0)
+    torch.save(build("resnet18").state_dict(), tmp_path / "resnet18.pth")
+    at = _page()
+    assert [o for o in _box(at, "fmaps_model").options if name in o]
+    _box(at, "fmaps_model").set_value("resnet18").run()
+    _ok(at)
+    assert any("224×224" in c.value for c in at.caption)
+    assert "fmaps_dense_fc" in [c.key for c in at.get("plotly_chart")]  # its one fully connected layer, as bars
