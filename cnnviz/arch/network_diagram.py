@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from cnnviz.conv.rules import as_pair
+
 __all__ = ["block_diagram", "layer_label", "skip_path"]
 
 _FOLDED = (nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.GELU, nn.SiLU, nn.Sigmoid,
@@ -26,10 +28,6 @@ _SHORT = {"BatchNorm1d": "BN", "BatchNorm2d": "BN", "LocalResponseNorm": "LRN", 
 _SKIP_MODULES = ("downsample", "shortcut")  # attribute names of a residual block's skip path
 
 
-def _pair(value: object) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)  # type: ignore[return-value]
-
-
 def layer_label(layer: nn.Module) -> str:
     """A short name for one layer: "conv 3×3, 64 /2", "depthwise 3×3, 96", "max pool 3×3 /2", "fc 1000"."""
     if isinstance(layer, nn.Conv2d):
@@ -38,11 +36,11 @@ def layer_label(layer: nn.Module) -> str:
         groups = f", {layer.groups} groups" if 1 < layer.groups != layer.in_channels else ""
         return f"{kind} {kh}×{kw}, {layer.out_channels}{groups}" + (f" /{sh}" if sh > 1 else "")
     if isinstance(layer, nn.MaxPool2d | nn.AvgPool2d):
-        (kh, kw), (sh, _) = _pair(layer.kernel_size), _pair(layer.stride)
+        (kh, kw), (sh, _) = as_pair(layer.kernel_size), as_pair(layer.stride)
         kind = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
         return f"{kind} pool {kh}×{kw}" + (f" /{sh}" if sh > 1 else "")
     if isinstance(layer, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
-        h, w = _pair(layer.output_size)
+        h, w = as_pair(layer.output_size)
         return f"{'avg' if isinstance(layer, nn.AdaptiveAvgPool2d) else 'max'} pool → {h}×{w}"
     if isinstance(layer, nn.Linear):
         return f"fc {layer.out_features}"
