@@ -8,7 +8,7 @@ from pathlib import Path
 import cnnviz
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = {"foundations", "conv", "data", "nets", "explain", "train", "arch", "ui"}
+PACKAGES = {"foundations", "conv", "data", "nets", "explain", "train", "arch", "detect", "segment", "ui"}
 
 
 def test_public_names_are_reexported_once() -> None:

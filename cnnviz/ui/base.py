@@ -51,6 +51,8 @@ PAGES: tuple[PageInfo, ...] = (
     _page("architectures", "architectures", "architectures", "🏛️"),
     _page("network_builder", "architectures", "network_builder", "🧱"),
     _page("live_training", "training", "train", "🏋️"),
+    _page("detection", "beyond", "detection", "📦"),
+    _page("segmentation", "beyond", "segmentation", "🧩"),
 )
 
 
