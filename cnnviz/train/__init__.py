@@ -12,7 +12,10 @@ from cnnviz.train import (
     config,
     history,
     jobs,
+    kfold,
     presets,
+    snapshots,
+    tasks,
     trainer,
     transfer,
 )
@@ -23,9 +26,13 @@ from cnnviz.train.components import *  # noqa: F403
 from cnnviz.train.config import *  # noqa: F403
 from cnnviz.train.history import *  # noqa: F403
 from cnnviz.train.jobs import *  # noqa: F403
+from cnnviz.train.kfold import *  # noqa: F403
 from cnnviz.train.presets import *  # noqa: F403
+from cnnviz.train.snapshots import *  # noqa: F403
+from cnnviz.train.tasks import *  # noqa: F403
 from cnnviz.train.trainer import *  # noqa: F403
 from cnnviz.train.transfer import *  # noqa: F403
 
-MODULES = (config, presets, history, callbacks, augment, components, transfer, trainer, checkpoints, jobs)
+MODULES = (config, presets, history, callbacks, augment, components, transfer, tasks, kfold, snapshots, trainer)
+MODULES += (checkpoints, jobs)
 __all__ = [name for module in MODULES for name in module.__all__]

@@ -15,7 +15,9 @@ per-image function (``tests/test_training.py`` checks every image against
   as ``RandomCrop(size, padding=p, padding_mode="reflect")`` does;
 - rotation: ``rotate(angle, interpolation=BILINEAR)`` about the centre, corners filled with 0;
 - colour: ``adjust_brightness``, then ``adjust_contrast``, then ``adjust_saturation`` (a fixed order,
-  where ``ColorJitter`` shuffles it), factors uniform in [max(0, 1 - j), 1 + j] as ``ColorJitter(j, j, j)``.
+  where ``ColorJitter`` shuffles it), factors uniform in [max(0, 1 - j), 1 + j] as ``ColorJitter(j, j, j)``;
+- noise: Gaussian noise of std ``noise`` added to every pixel, then clamped to [0, 1] (torchvision's
+  ``GaussianNoise(mean=0, sigma=noise, clip=True)``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import torch.nn.functional as F
 
 from cnnviz.train.config import Augmentation
 
-__all__ = ["AugmentParams", "apply_params", "augment_batch", "draw_params"]
+__all__ = ["AugmentParams", "apply_params", "augment_batch", "draw_params", "fixed_noise"]
 
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)  # torchvision's rgb_to_grayscale (ITU-R 601-2 luma)
 
@@ -41,6 +43,8 @@ class AugmentParams:
     padding: int  # reflection padding before the crop, in pixels
     angle: torch.Tensor | None  # (N,) float64 degrees, counter-clockwise
     factors: torch.Tensor | None  # (N, 3) float64: brightness, contrast, saturation
+    noise: torch.Tensor | None = None  # (N, C, H, W) float32: standard-normal noise, scaled by `sigma`
+    sigma: float = 0.0  # std of the noise
 
 
 def augment_batch(x: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
@@ -52,9 +56,17 @@ def augment_batch(x: torch.Tensor, aug: Augmentation, generator: torch.Generator
     return apply_params(x, draw_params(x.shape, aug, generator))
 
 
+def fixed_noise(x: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
+    """``x`` (N, C, H, W) in [0, 1] with Gaussian noise of std ``sigma`` drawn from ``seed``, clamped; ``x`` if 0."""
+    if sigma <= 0:
+        return x
+    gen = torch.Generator().manual_seed(seed)
+    return (x + sigma * torch.randn(x.shape, generator=gen)).clamp(0.0, 1.0)
+
+
 def draw_params(shape: torch.Size | tuple[int, ...], aug: Augmentation, generator: torch.Generator) -> AugmentParams:
     """Draw every image's random parameters for a batch of ``shape`` (N, C, H, W), in a fixed order."""
-    n, _, h, w = shape
+    n, c, h, w = shape
     flip = torch.rand(n, generator=generator) < 0.5 if aug.flip else None
     padding = max(1, min(h, w) // 8)
     crop = torch.randint(0, 2 * padding + 1, (n, 2), generator=generator) if aug.crop else None
@@ -65,11 +77,12 @@ def draw_params(shape: torch.Size | tuple[int, ...], aug: Augmentation, generato
     if aug.color_jitter > 0:
         low, high = max(0.0, 1 - aug.color_jitter), 1 + aug.color_jitter
         factors = low + torch.rand(n, 3, generator=generator, dtype=torch.float64) * (high - low)
-    return AugmentParams(flip, crop, padding, angle, factors)
+    noise = torch.randn(n, c, h, w, generator=generator) if aug.noise > 0 else None
+    return AugmentParams(flip, crop, padding, angle, factors, noise, aug.noise)
 
 
 def apply_params(x: torch.Tensor, p: AugmentParams) -> torch.Tensor:
-    """Apply drawn parameters to a batch (N, C, H, W) in [0, 1]; flip, crop, rotate, then colour."""
+    """Apply drawn parameters to a batch (N, C, H, W) in [0, 1]; flip, crop, rotate, colour, then noise."""
     dev = x.device
     if p.flip is not None:
         x = torch.where(p.flip.to(dev, non_blocking=True)[:, None, None, None], x.flip(-1), x)
@@ -83,6 +96,8 @@ def apply_params(x: torch.Tensor, p: AugmentParams) -> torch.Tensor:
         x = _blend(x, _gray(x).mean(dim=(1, 2, 3), keepdim=True), f[:, 1])  # adjust_contrast
         if x.shape[1] == 3:  # adjust_saturation leaves one-channel images as they are
             x = _blend(x, _gray(x), f[:, 2])
+    if p.noise is not None:
+        x = (x + p.sigma * p.noise.to(dev, x.dtype, non_blocking=True)).clamp(0.0, 1.0)
     return x
 
 

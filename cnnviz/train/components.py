@@ -111,8 +111,8 @@ def _init_weights(module: nn.Module, init: InitName) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def _check_model_fits(model: nn.Module, data: Any, name: str, device: torch.device) -> None:
-    """Run two images through the model; raise ConfigError if their size or channels do not fit."""
+def _check_model_fits(model: nn.Module, data: Any, name: str, device: torch.device, task: Any) -> None:
+    """Run two images through the model; raise ConfigError if their size or channels, or the output, do not fit."""
     probe = data.train_x[:2].to(device)  # (2, C, H, W)
     was_training = model.training
     model.eval()
@@ -124,9 +124,7 @@ def _check_model_fits(model: nn.Module, data: Any, name: str, device: torch.devi
                                    mode=_colour(int(data.in_channels))) from err  # fmt: skip
     finally:
         model.train(was_training)
-    k = len(data.class_names)
-    if out.shape != (probe.shape[0], k):
-        raise ConfigError.from_key("errors.train_wrong_outputs", model=name, outputs=out.shape[-1], classes=k)
+    task.check_output(out, data, name)
 
 
 def _normalisation(config: TrainConfig, data: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -158,7 +156,10 @@ def _make_optimizer(c: TrainConfig, params: list[nn.Parameter]) -> torch.optim.O
     return cls(params, lr=lr, betas=c.betas, eps=c.eps, weight_decay=wd)
 
 
-def _make_scheduler(c: TrainConfig, opt: torch.optim.Optimizer, total_steps: int) -> Any:
+def _make_scheduler(c: TrainConfig, opt: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int = 1) -> Any:
+    """The learning-rate schedule, stepped after every optimizer step (None for a constant rate)."""
+    if c.schedule is Schedule.STEP:
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=c.step_every * steps_per_epoch, gamma=c.step_gamma)
     if c.schedule is Schedule.COSINE:
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps)
     if c.schedule is Schedule.ONE_CYCLE:
@@ -185,11 +186,6 @@ def _grad_norm(opt: torch.optim.Optimizer) -> float:
     if not grads:
         return 0.0
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
-
-
-def _first_conv(model: nn.Module) -> str | None:
-    """Return the name of the model's first convolution (None when it has none)."""
-    return next((name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
 
 
 def _copy_to_cpu(model: nn.Module) -> nn.Module:

@@ -13,6 +13,7 @@ from typing import Any
 
 from cnnviz.device import select_device
 from cnnviz.errors import ConfigError, Phrase
+from cnnviz.train.callbacks import Monitor
 
 __all__ = [
     "BUILT_MODEL",
@@ -58,6 +59,7 @@ class Schedule(StrEnum):
     CONSTANT = "constant"  # the same learning rate throughout
     COSINE = "cosine"  # cosine decay from learning_rate to 0 over the run
     ONE_CYCLE = "one_cycle"  # warm up to learning_rate over the first `warmup` of the steps, then anneal
+    STEP = "step"  # multiply the learning rate by `step_gamma` every `step_every` epochs
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,11 @@ class Augmentation:
     crop: bool = False  # random crop after reflection padding by 1/8 of the side (a shift of up to 1/8)
     rotation: float = 0.0  # largest rotation in degrees; angles are uniform in [-rotation, rotation]
     color_jitter: float = 0.0  # brightness, contrast and saturation factors uniform in [1 - j, 1 + j]
+    noise: float = 0.0  # std of Gaussian noise added to every pixel of a training image on the [0, 1] scale
 
     @property
     def enabled(self) -> bool:
-        return self.flip or self.crop or self.rotation > 0 or self.color_jitter > 0
+        return self.flip or self.crop or self.rotation > 0 or self.color_jitter > 0 or self.noise > 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ class TrainConfig:
     optimizer: OptimizerName = OptimizerName.ADAM  # update rule
     schedule: Schedule = Schedule.CONSTANT  # how the learning rate changes during the run
     warmup: float = 0.3  # one-cycle only: fraction of the steps spent raising the learning rate
+    step_every: int = 2  # step schedule only: epochs between two drops of the learning rate
+    step_gamma: float = 0.1  # step schedule only: factor applied at each drop
     momentum: float = 0.9  # Momentum and Nesterov only
     betas: tuple[float, float] = (0.9, 0.999)  # Adam and AdamW: decay of the first and second moments
     rms_alpha: float = 0.99  # RMSprop: decay of the squared-gradient average
@@ -93,7 +98,11 @@ class TrainConfig:
     batch_norm: bool = False  # BatchNorm after every convolution (not with transfer: the bundled nets have none)
     dropout: float = 0.0  # dropout rate before the classifier
     augmentation: Augmentation = Augmentation()  # random changes to training images, on the device
-    patience: int = 0  # early stopping: epochs without a better validation loss; 0 = off
+    patience: int = 0  # early stopping: epochs without a better monitored value; 0 = off
+    monitor: Monitor = Monitor.VAL_LOSS  # what early stopping and the best-epoch checkpoint watch
+    val_fraction: float = 0.0  # > 0: this share of the n_train + n_val images validates (replaces n_val's split)
+    val_noise: float = 0.0  # std of Gaussian noise on the validation images ([0, 1] scale, fixed per seed)
+    folds: int = 0  # k-fold cross-validation: 0 or 1 = off, k >= 2 trains k models, each validated on one fold
     precision: Precision = Precision.FP32  # fp32 or mixed precision
     transfer: bool = False  # start from the bundled weights, freeze the convolutions, retrain the head
     seed: int = 0  # seeds weights, shuffling, augmentation and dropout
@@ -102,7 +111,8 @@ class TrainConfig:
     architecture: tuple[dict, ...] = ()  # model="builder" only: the network builder's rows (cnnviz.arch.build_network)
 
     def __post_init__(self) -> None:
-        enums = (("optimizer", OptimizerName), ("schedule", Schedule), ("init", InitName), ("precision", Precision))
+        enums = (("optimizer", OptimizerName), ("schedule", Schedule), ("init", InitName), ("precision", Precision),
+                 ("monitor", Monitor))  # fmt: skip
         for name, enum in enums:
             value = getattr(self, name)
             if not isinstance(value, enum):
@@ -134,7 +144,8 @@ def _setting(name: str) -> Phrase:
 def _validate(c: TrainConfig) -> None:
     """Raise ConfigError for a setting no run can use, saying what to change."""
     for name, low, high in (("n_train", 1, 1_000_000), ("n_val", 1, 1_000_000), ("batch_size", 1, 4096),
-                            ("epochs", 1, 1000), ("patience", 0, 1000), ("sync_every", 1, 100_000)):  # fmt: skip
+                            ("epochs", 1, 1000), ("patience", 0, 1000), ("sync_every", 1, 100_000),
+                            ("step_every", 1, 1000), ("folds", 0, 20)):  # fmt: skip
         _check_int(name, getattr(c, name), low, high)
     if not (isinstance(c.learning_rate, int | float) and math.isfinite(c.learning_rate) and c.learning_rate > 0):
         raise ConfigError.from_key("errors.train_learning_rate", value=c.learning_rate)
@@ -155,6 +166,10 @@ def _validate(c: TrainConfig) -> None:
     _check_range("dropout", c.dropout, 0.0, 1.0, high_open=True)
     _check_range("augmentation_rotation", c.augmentation.rotation, 0.0, 180.0)
     _check_range("augmentation_color_jitter", c.augmentation.color_jitter, 0.0, 1.0)
+    _check_range("augmentation_noise", c.augmentation.noise, 0.0, 1.0)
+    _check_range("val_noise", c.val_noise, 0.0, 1.0)
+    _check_range("val_fraction", c.val_fraction, 0.0, 0.9)
+    _check_range("step_gamma", c.step_gamma, 0.0, 1.0)
     if c.transfer and c.batch_norm:
         raise ConfigError.from_key("errors.train_transfer_batch_norm", model=c.model)
     if c.model == BUILT_MODEL and c.transfer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -79,3 +80,5 @@ class History:
     misclassified: tuple[int, ...] = ()  # validation indices, most confident mistakes first
     misclassified_pred: tuple[int, ...] = ()  # predicted class of each misclassified image
     features: FeatureProjection | None = None  # transfer learning over cached features: the features in 2-D
+    metric: str = "accuracy"  # what EpochStats.val_accuracy holds for this run's task (catalog train.metric.<metric>)
+    results: dict[str, Any] = field(default_factory=dict)  # a task's own end-of-run results (per-class IoU, AP, ...)

@@ -23,6 +23,7 @@ from cnnviz.errors import CnnvizError, Phrase, TrainingError
 from cnnviz.train.callbacks import Callback, ModelCheckpoint
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
+from cnnviz.train.tasks import Task
 from cnnviz.train.trainer import TrainedModel, Trainer
 
 __all__ = ["DEFAULT_LIMITER", "JobLimiter", "JobSnapshot", "JobState", "TrainingJob"]
@@ -123,13 +124,14 @@ class TrainingJob:
         *,
         data: Any = None,
         model: nn.Module | None = None,
+        task: Task | None = None,
         heartbeat_timeout: float = 30.0,
         is_alive: Callable[[], bool] | None = None,
         limiter: JobLimiter = DEFAULT_LIMITER,
     ) -> None:
         self.config = config
-        self.trainer = Trainer(config, data=data, model=model)
-        self.checkpoint = ModelCheckpoint(monitor="val_loss")  # best validation weights, in memory
+        self.trainer = Trainer(config, data=data, model=model, task=task)
+        self.checkpoint = ModelCheckpoint(monitor=config.monitor)  # the best epoch's weights, in memory
         self.heartbeat_timeout = heartbeat_timeout
         self._is_alive = is_alive
         self._limiter = limiter

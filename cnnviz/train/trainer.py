@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.data.registry import load_dataset
 from cnnviz.device import device_label, device_phrase, select_device
 from cnnviz.errors import ConfigError, Phrase
-from cnnviz.explain.hooks import capture_activations
-from cnnviz.train.augment import augment_batch
+from cnnviz.train.augment import augment_batch, fixed_noise
 from cnnviz.train.callbacks import Callback, EarlyStopping, _cpu_state
 from cnnviz.train.components import (
     _GLOBAL_RNG_LOCK,
@@ -29,7 +27,6 @@ from cnnviz.train.components import (
     _build_model,
     _check_model_fits,
     _copy_to_cpu,
-    _first_conv,
     _freeze_frozen_norms,
     _grad_norm,
     _make_optimizer,
@@ -38,16 +35,17 @@ from cnnviz.train.components import (
     _precision,
 )
 from cnnviz.train.config import TrainConfig
-from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
+from cnnviz.train.history import EpochStats, History, RunStatus, StepStats
+from cnnviz.train.kfold import split_by_fraction
+from cnnviz.train.snapshots import gradient_summary, take_snapshot
+from cnnviz.train.tasks import ClassificationTask, Task
 from cnnviz.train.transfer import backbone_is_frozen, cache_features, head_name, pick_views
 
 __all__ = ["DataInfo", "TrainedModel", "Trainer"]
 
 
 EXPLODED_LOSS_FACTOR = 100.0  # a loss above this × ln(classes) (chance level) counts as diverged
-
-
-MAX_MISCLASSIFIED = 64  # misclassified validation images kept for the page, most confident first
+VAL_NOISE_SEED_OFFSET = 7919  # the validation noise has its own generator, so training draws stay the same
 
 
 @dataclass(frozen=True)
@@ -86,17 +84,22 @@ class Trainer:
     """Train one model on one data set as the config says.
 
     ``data`` (a ``cnnviz.data.DataSplit`` or anything with its fields) replaces loading
-    ``config.dataset``; ``model`` replaces building ``config.model`` from the registry.
-    Construction validates only; ``prepare()`` (called by ``fit``) loads data and builds the model
-    and raises ConfigError / DataError / CheckpointError.
+    ``config.dataset``; ``model`` replaces building ``config.model`` from the registry; ``task`` says what
+    is learnt (default: one class per image, ``cnnviz.train.tasks``). Construction validates only;
+    ``prepare()`` (called by ``fit``) loads data, builds the model and raises ConfigError / DataError.
     """
 
-    def __init__(self, config: TrainConfig, *, data: Any = None, model: nn.Module | None = None) -> None:
+    def __init__(
+        self, config: TrainConfig, *, data: Any = None, model: nn.Module | None = None, task: Task | None = None
+    ) -> None:
         self.config = config
+        self.task = ClassificationTask() if task is None else task
+        if config.augmentation.enabled and not self.task.augmentable:
+            raise ConfigError.from_key("errors.train_task_no_augmentation")
         self.device = select_device(config.device)
         self.data = data
         self.model: nn.Module | None = model
-        self.history = History()
+        self.history = History(metric=self.task.metric)
         self.stop_training = False
         self.global_step = 0
         self.total_steps = 0
@@ -105,6 +108,7 @@ class Trainer:
         self._prepared = False
         self._idle = 0.0  # seconds spent paused inside callbacks, excluded from speeds
         self._bad_loss = math.nan  # the loss that ended a diverged run
+        self._gradients: Any = None  # per-layer gradient summary of the epoch's last step (cnnviz.train.snapshots)
         self._stop_status = RunStatus.STOPPED
 
     # -- public helpers -------------------------------------------------------------------------
@@ -162,16 +166,22 @@ class Trainer:
         """Load the data, build and initialise the model, move everything to the device."""
         if self._prepared:
             return
+        c = self.config
         if self.data is None:
-            c = self.config
-            self.data = load_dataset(c.dataset, n_train=c.n_train, n_val=c.n_val, seed=c.seed)
+            n_train, n_val = c.n_train, c.n_val
+            if c.val_fraction > 0:  # the same images in all, a share of them validates
+                n_val = max(1, round((n_train + n_val) * c.val_fraction))
+                n_train = c.n_train + c.n_val - n_val
+            self.data = load_dataset(c.dataset, n_train=n_train, n_val=n_val, seed=c.seed)
+        elif c.val_fraction > 0:
+            self.data = split_by_fraction(self.data, c.val_fraction, seed=c.seed)
         d = self.data
         with _GLOBAL_RNG_LOCK:  # initial weights come from torch's global generator: seed and draw atomically
             torch.manual_seed(self.config.seed)  # then dropout draws from it too (reproducible for a lone run)
             if self.model is None:
                 self.model = _build_model(self.config, d)
         self.model.to(self.device)
-        _check_model_fits(self.model, d, self.config.model, self.device)
+        _check_model_fits(self.model, d, self.config.model, self.device, self.task)
         self.mean, self.std = _normalisation(self.config, d)
         self.history.class_names = tuple(d.class_names)
         self._gen = torch.Generator().manual_seed(self.config.seed)
@@ -182,7 +192,7 @@ class Trainer:
         per_epoch = n // self.config.batch_size + int(n % self.config.batch_size >= 2)
         self.steps_per_epoch = max(per_epoch, 1)
         self.total_steps = self.steps_per_epoch * self.config.epochs
-        self._scheduler = _make_scheduler(self.config, self._optimizer, self.total_steps)
+        self._scheduler = _make_scheduler(self.config, self._optimizer, self.total_steps, self.steps_per_epoch)
         self._prepared = True
 
     def _load_tensors(self, d: Any) -> None:
@@ -190,7 +200,7 @@ class Trainer:
         mean = torch.tensor(self.mean).view(1, -1, 1, 1)
         std = torch.tensor(self.std).view(1, -1, 1, 1)
         aug = self.config.augmentation  # colour changes and rotation's black corners are defined on [0, 1] images
-        self._norm_each_batch = aug.color_jitter > 0 or aug.rotation > 0
+        self._norm_each_batch = aug.color_jitter > 0 or aug.rotation > 0 or aug.noise > 0
 
         def move(t: torch.Tensor) -> torch.Tensor:
             t = t.pin_memory() if pin else t
@@ -198,7 +208,10 @@ class Trainer:
 
         train_x = d.train_x if self._norm_each_batch else (d.train_x - mean) / std
         self._train_x, self._train_y = move(train_x), move(d.train_y)  # (N, C, H, W), (N,)
-        self._val_x, self._val_y = move((d.val_x - mean) / std), move(d.val_y)
+        self._val_x, self._val_y = (
+            move((fixed_noise(d.val_x, self.config.val_noise, self.config.seed + VAL_NOISE_SEED_OFFSET) - mean) / std),
+            move(d.val_y),
+        )
         self._mean_dev, self._std_dev = mean.to(self.device), std.to(self.device)
         probe = self.history.probe_index
         self._probe_x = self._val_x[probe : probe + 1]  # (1, C, H, W): the image whose first-layer maps are kept
@@ -231,7 +244,7 @@ class Trainer:
         self.prepare()
         cbs = _as_callbacks(callbacks)
         if self.config.patience > 0:
-            cbs.append(EarlyStopping(self.config.patience))
+            cbs.append(EarlyStopping(self.config.patience, monitor=self.config.monitor))
         last_good = _cpu_state(self.model)
         self._snapshot(0)
         for cb in cbs:
@@ -281,41 +294,44 @@ class Trainer:
         n = self._train_x.shape[0]
         perm = torch.randperm(n, generator=self._gen).to(self.device, non_blocking=True)
         zero = torch.zeros((), device=self.device)
-        ep_loss, ep_correct, ep_count = zero.clone(), zero.clone(), 0
-        win_loss, win_correct, win_count = zero.clone(), zero.clone(), 0
+        ep_loss, ep_correct, ep_count, ep_scored = zero.clone(), zero.clone(), 0, 0
+        win_loss, win_correct, win_count, win_scored = zero.clone(), zero.clone(), 0, 0
         win_start, win_idle, grad_norm = time.perf_counter(), self._idle, 0.0
         for i in range(self.steps_per_epoch):
             idx = perm[i * c.batch_size : (i + 1) * c.batch_size]
-            loss, correct, sync_norm = self._step(idx, (i + 1) % c.sync_every == 0 or i + 1 == self.steps_per_epoch)
+            last = i + 1 == self.steps_per_epoch
+            loss, correct, scored, sync_norm = self._step(idx, (i + 1) % c.sync_every == 0 or last, last)
             size = idx.shape[0]
             win_loss += loss * size
             win_correct += correct
-            win_count += size
+            win_count, win_scored = win_count + size, win_scored + scored
             self.global_step += 1
             stats = None
             if sync_norm is not None:  # read back to the host: the only per-window sync
                 grad_norm = sync_norm
-                loss_v, acc_v = win_loss.item() / win_count, win_correct.item() / win_count
+                loss_v, acc_v = win_loss.item() / win_count, win_correct.item() / max(win_scored, 1)
                 if self._exploded(loss_v):
                     return None
                 elapsed = time.perf_counter() - win_start - (self._idle - win_idle)
                 lr = self._optimizer.param_groups[0]["lr"]
                 stats = StepStats(self.global_step, epoch, loss_v, acc_v, lr, win_count / max(elapsed, 1e-9), grad_norm)
                 self.history.steps.append(stats)
-                ep_loss, ep_correct, ep_count = ep_loss + win_loss, ep_correct + win_correct, ep_count + win_count
-                win_loss, win_correct, win_count = zero.clone(), zero.clone(), 0
+                ep_loss, ep_correct = ep_loss + win_loss, ep_correct + win_correct
+                ep_count, ep_scored = ep_count + win_count, ep_scored + win_scored
+                win_loss, win_correct, win_count, win_scored = zero.clone(), zero.clone(), 0, 0
                 win_start, win_idle = time.perf_counter(), self._idle
             for cb in cbs:
                 cb.on_step_end(self, stats)
             if self.stop_training:
                 break
-        ep_loss, ep_correct, ep_count = ep_loss + win_loss, ep_correct + win_correct, ep_count + win_count
+        ep_loss, ep_correct = ep_loss + win_loss, ep_correct + win_correct
+        ep_count, ep_scored = ep_count + win_count, ep_scored + win_scored
         if ep_count == 0:
             return 0.0, 0.0, 0, grad_norm
         loss_v = ep_loss.item() / ep_count
         if self._exploded(loss_v):
             return None
-        return loss_v, ep_correct.item() / ep_count, ep_count, grad_norm
+        return loss_v, ep_correct.item() / max(ep_scored, 1), ep_count, grad_norm
 
     def _exploded(self, loss: float) -> bool:
         """True for a NaN/inf loss or one far above chance level (weights blown up); remembers the value."""
@@ -325,8 +341,11 @@ class Trainer:
         self._bad_loss = loss
         return True
 
-    def _step(self, idx: torch.Tensor, sync: bool) -> tuple[torch.Tensor, torch.Tensor, float | None]:
-        """One optimizer step on the images at ``idx``; returns loss, correct count, grad norm if ``sync``."""
+    def _step(self, idx: torch.Tensor, sync: bool, last: bool) -> tuple[torch.Tensor, torch.Tensor, int, float | None]:
+        """One optimizer step on the images at ``idx``; returns loss, score and its count, grad norm if ``sync``.
+
+        ``last``: the epoch's last step, whose gradients are summarised per layer for the page.
+        """
         x, y = self._train_x[idx], self._train_y[idx]  # (B, C, H, W), (B,)
         aug = self.config.augmentation
         if aug.enabled and self._views is None:
@@ -334,8 +353,8 @@ class Trainer:
         if self._norm_each_batch:
             x = (x - self._mean_dev) / self._std_dev
         with self._autocast():
-            logits = self._net(x)  # (B, K)
-            loss = F.cross_entropy(logits.float(), y)
+            logits = self._net(x)  # (B, K) for classification; a task's own output otherwise
+            loss = self.task.loss(logits, y)
         opt, scaler = self._optimizer, self._scaler
         opt.zero_grad(set_to_none=True)
         norm = None
@@ -344,16 +363,20 @@ class Trainer:
             if sync:
                 scaler.unscale_(opt)
                 norm = _grad_norm(opt)
-            scaler.step(opt)
-            scaler.update()
         else:
             loss.backward()
             norm = _grad_norm(opt) if sync else None
+        if last:
+            self._gradients = gradient_summary(self.model)
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
             opt.step()
         if self._scheduler is not None:
             self._scheduler.step()
-        correct = (logits.detach().argmax(1) == y).sum()
-        return loss.detach(), correct, norm
+        correct, scored = self.task.batch_score(logits, y)
+        return loss.detach(), correct, scored, norm
 
     @torch.no_grad()
     def _predict(self, x: torch.Tensor, batch: int = 512, net: nn.Module | None = None) -> torch.Tensor:
@@ -365,29 +388,18 @@ class Trainer:
         return torch.cat(out)
 
     def _evaluate(self) -> tuple[float, float]:
-        logits = self._predict(self._val_x)
-        loss = F.cross_entropy(logits, self._val_y, reduction="sum")
-        correct = (logits.argmax(1) == self._val_y).sum()
-        n = self._val_y.shape[0]
-        return loss.item() / n, correct.item() / n
+        return self.task.evaluate(self._predict(self._val_x), self._val_y)
 
     # -- snapshots, divergence and the final report --------------------------------------------
 
     def _snapshot(self, epoch: int) -> None:
-        name = _first_conv(self.model)
-        if name is None:
-            return
-        if self._views is not None and self.history.snapshots:  # a frozen first layer: the same arrays again
-            first = self.history.snapshots[0]
-            self.history.snapshots.append(EpochSnapshot(epoch, first.filters, first.probe_maps))
-            return
-        with capture_activations(self.model, name) as captured:  # restores the training mode afterwards
-            self._predict(self._probe_x, net=self.model)
-        conv = self.model.get_submodule(name)
-        filters = conv.weight.detach().float().cpu().numpy().copy()  # (C_out, C_in, k, k)
-        maps = captured[name][0].float().cpu().numpy().copy()  # (C_out, H, W)
-        filters.flags.writeable = maps.flags.writeable = False
-        self.history.snapshots.append(EpochSnapshot(epoch, filters, maps))
+        """Keep what the page shows of the network at the end of ``epoch`` (0 = before training)."""
+        earlier = self.history.snapshots[0] if self._views is not None and self.history.snapshots else None
+        shot = take_snapshot(self.model, self._probe_x, epoch, predict=lambda net, x: self._predict(x, net=net),
+                             gradients=self._gradients if epoch else None, frozen_like=earlier)  # fmt: skip
+        self._gradients = None
+        if shot is not None:
+            self.history.snapshots.append(shot)
 
     def _diverged(self, epoch: int, last_good: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict(last_good)
@@ -402,15 +414,5 @@ class Trainer:
         )
 
     def _final_report(self) -> None:
-        logits = self._predict(self._val_x)
-        pred = logits.argmax(1)
-        k = len(self.history.class_names)
-        y = self._val_y
-        confusion = torch.bincount(y * k + pred, minlength=k * k).view(k, k)
-        wrong = (pred != y).nonzero().flatten()
-        confidence = logits.softmax(1).max(1).values[wrong]
-        order = wrong[confidence.argsort(descending=True)][:MAX_MISCLASSIFIED]
-        self.history.confusion = confusion.cpu().numpy()
-        self.history.misclassified = tuple(order.cpu().tolist())
-        self.history.misclassified_pred = tuple(pred[order].cpu().tolist())
+        self.task.report(self._predict(self._val_x), self._val_y, self.history)
         self.model.eval()

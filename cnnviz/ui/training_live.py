@@ -12,10 +12,11 @@ from streamlit.delta_generator import DeltaGenerator
 
 from cnnviz.data import ArchiveData
 from cnnviz.errors import CnnvizError
-from cnnviz.train import JobSnapshot, JobState, RunStatus, TrainConfig, TrainingJob
-from cnnviz.ui.base import current_language, error_text, t
-from cnnviz.ui.training import JOB_KEY, RUNS_KEY, RunRecord, alive_probe, message_text, record_run
+from cnnviz.train import JobSnapshot, TrainConfig, TrainingJob
+from cnnviz.ui.base import error_text, t
+from cnnviz.ui.training import JOB_KEY, RUNS_KEY, RunRecord, alive_probe, record_run
 from cnnviz.ui.training_figures import curves_figure, features_figure, filters_image, maps_image
+from cnnviz.ui.training_status import progress_section
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = ["live_panel", "start_job"]
@@ -61,7 +62,7 @@ def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool)
     if snap is None:
         st.info(t("train.idle"))
         return
-    _progress(snap, status)
+    progress_section(snap, status)
     runs: list[RunRecord] = st.session_state.get(RUNS_KEY, [])
     earlier = [r for r in runs if r.job_id != id(job)] if st.toggle(t("train.compare"), key="train_compare") else []
     frozen = job.history.features is not None  # set once, before training starts: safe to read from here
@@ -76,8 +77,16 @@ def _features(job: TrainingJob) -> None:
     left, right = st.columns([3, 2])
     left.plotly_chart(features_figure(features, names), key="train_chart_features")
     total = features.frozen_params + features.head_params
-    right.markdown(t("train.features_story", dims=f"{features.dims:,}", frozen=f"{features.frozen_params:,}",
-                     head=f"{features.head_params:,}", k=len(names), share=f"{100 * features.head_params / total:.2f}"))
+    right.markdown(
+        t(
+            "train.features_story",
+            dims=f"{features.dims:,}",
+            frozen=f"{features.frozen_params:,}",
+            head=f"{features.head_params:,}",
+            k=len(names),
+            share=f"{100 * features.head_params / total:.2f}",
+        )
+    )
 
 
 def _controls(job: TrainingJob | None, snap: JobSnapshot | None, config: TrainConfig | None,
@@ -95,26 +104,6 @@ def _controls(job: TrainingJob | None, snap: JobSnapshot | None, config: TrainCo
             left.button(t("train.pause"), key="train_pause", on_click=job.pause)
         mid.button(t("train.stop"), key="train_stop", on_click=job.stop)
     return right
-
-
-def _progress(snap: JobSnapshot, status: DeltaGenerator) -> None:
-    """The state and device, a progress bar, and the run's message (failure, divergence, early stop)."""
-    device = snap.device.localized(current_language())
-    status.markdown(t("train.status", state=t(f"train.state.{snap.state.value}"), device=device))
-    eta = t("train.eta", s=round(snap.eta_s)) if snap.eta_s is not None else ""
-    current = snap.epoch if snap.done else min(snap.epoch + 1, snap.epochs)
-    if snap.samples_per_s > 0:
-        text = t("train.progress", epoch=current, epochs=snap.epochs, speed=round(snap.samples_per_s), eta=eta)
-    else:  # no speed measured yet
-        text = t("train.progress_starting", epoch=current, epochs=snap.epochs, eta=eta)
-    st.progress(snap.progress, text=text)
-    message = message_text(snap.message)
-    if snap.state is JobState.FAILED:
-        st.error(message, icon="⚠️")
-    elif snap.status is RunStatus.DIVERGED:
-        st.warning(message, icon="⚠️")
-    elif message:
-        st.info(message)
 
 
 def _curves_and_filters(snap: JobSnapshot, earlier: list[RunRecord], *, frozen: bool = False) -> None:
