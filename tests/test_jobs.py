@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from cnnviz.data import DataSplit
-from cnnviz.errors import TrainingError
 from cnnviz.train import (
     JobLimiter,
     JobState,
@@ -129,21 +128,6 @@ def test_a_live_session_counts_as_a_heartbeat(started, monkeypatch) -> None:
     alive["yes"] = False  # the session closed
     assert job.join(timeout=60)
     assert job.snapshot().message.key == "errors.run_heartbeat_lost"
-
-
-def test_the_cap_refuses_a_job_too_many_with_a_clear_error(started) -> None:
-    limiter = JobLimiter(1)
-    first = TrainingJob(_config(epochs=500), data=_split(), limiter=limiter)
-    started.append(first.start())
-    second = TrainingJob(_config(), data=_split(), limiter=limiter)
-    with pytest.raises(TrainingError, match=r"1 training is already running on this server \(the limit is 1\)") as info:
-        second.start()
-    assert "이미 학습 1개가 실행 중" in info.value.localized("ko")
-    first.stop()
-    assert first.join(timeout=60)
-    assert limiter.running == 0
-    started.append(second.start())
-    assert second.join(timeout=60) and second.snapshot().state is JobState.FINISHED
 
 
 def test_a_bad_setting_fails_the_job_with_the_message(started) -> None:

@@ -13,6 +13,7 @@ from cnnviz.data import (
     images,
     preprocessing,
     registry,
+    scenes,
     shapes,
     split,
 )
@@ -25,8 +26,11 @@ from cnnviz.data.imagenet import *  # noqa: F403
 from cnnviz.data.images import *  # noqa: F403
 from cnnviz.data.preprocessing import *  # noqa: F403
 from cnnviz.data.registry import *  # noqa: F403
+from cnnviz.data.scenes import *  # noqa: F403
 from cnnviz.data.shapes import *  # noqa: F403
 from cnnviz.data.split import *  # noqa: F403
 
-MODULES = (split, images, shapes, digits, downloads, formats, registry, archives, preprocessing, examples, imagenet)
+MODULES = (
+    split, images, shapes, scenes, digits, downloads, formats, registry, archives, preprocessing, examples, imagenet,
+)
 __all__ = [name for module in MODULES for name in module.__all__]

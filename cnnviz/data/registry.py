@@ -19,6 +19,7 @@ import torch
 from cnnviz.data.digits import DIGITS_CLASSES, make_digits
 from cnnviz.data.downloads import Progress, RemoteSource, _fetch
 from cnnviz.data.formats import read_cifar10, read_idx
+from cnnviz.data.scenes import MAX_SCENES, SCENE_CLASSES, SCENE_SIZE, _scene_arrays
 from cnnviz.data.shapes import SHAPES_CLASSES, make_shapes
 from cnnviz.data.split import DataSplit, _to_tensor
 from cnnviz.errors import ConfigError, DataError
@@ -61,6 +62,7 @@ class DatasetInfo:
     source: RemoteSource | None = None  # downloaded: where the files live, with their md5
     read: Callable[[dict[str, Path]], tuple[Arrays, Arrays]] | None = None  # downloaded: files → (train, test)
     digit_style: bool = False  # photos are prepared like MNIST digits: white ink on black, fitted, centred by mass
+    task: str = "classification"  # "classification": one label per image; "scenes": masks and boxes (load_scenes)
 
     @property
     def procedural(self) -> bool:
@@ -102,6 +104,10 @@ DATASETS: dict[str, DatasetInfo] = {
         "digits", DIGITS_CLASSES, mean=(0.1307,), std=(0.3081,), image_size=28, in_channels=1,
         generate=make_digits, max_images=120_000, digit_style=True,
     ),
+    "scenes": DatasetInfo(  # objects on textures; generate gives the class masks, load_scenes the boxes too
+        "scenes", SCENE_CLASSES, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), image_size=SCENE_SIZE,
+        in_channels=3, generate=_scene_arrays, max_images=MAX_SCENES, task="scenes",
+    ),
     "mnist": DatasetInfo(
         "mnist", DIGITS_CLASSES, mean=(0.1307,), std=(0.3081,), image_size=28, in_channels=1, digit_style=True,
         read=_read_idx_set, source=_idx_source(
@@ -134,9 +140,13 @@ DATASETS: dict[str, DatasetInfo] = {
 REMOTE_SOURCES = MappingProxyType({name: info.source for name, info in DATASETS.items() if info.source is not None})
 
 
-def available_datasets() -> list[str]:
-    """Return the data set names: the procedural ones (offline) first, then the downloadable ones."""
-    return sorted(DATASETS, key=lambda name: not DATASETS[name].procedural)
+def available_datasets(task: str = "classification") -> list[str]:
+    """Return the names of the data sets for ``task``: the procedural ones (offline) first, then the downloadable ones.
+
+    The default lists the classification sets (one label per image); ``task="scenes"`` the scenes.
+    """
+    names = [name for name, info in DATASETS.items() if info.task == task]
+    return sorted(names, key=lambda name: not DATASETS[name].procedural)
 
 
 def dataset_info(name: str) -> DatasetInfo:

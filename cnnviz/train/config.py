@@ -1,7 +1,9 @@
 """How to train: one frozen ``TrainConfig`` with a comment per field, its closed choices as enums, its checks.
 
 A form edits a config as flat values (``flatten_config`` / ``config_from_flat``): the fields of
-``TrainConfig`` by name, and those of its ``Augmentation`` as ``augmentation_<field>``.
+``TrainConfig`` by name, and those of its ``Augmentation`` as ``augmentation_<field>``. What a setting
+means for one run is said here too: the number types of a precision on a device (``precision_plan``) and
+how many images train and validate (``split_sizes``, checked against the data by ``check_split``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from enum import Enum, StrEnum
 from typing import Any
+
+import torch
 
 from cnnviz.device import select_device
 from cnnviz.errors import ConfigError, Phrase
@@ -21,13 +25,19 @@ __all__ = [
     "InitName",
     "OptimizerName",
     "Precision",
+    "PrecisionPlan",
     "Schedule",
     "TrainConfig",
+    "check_split",
     "config_from_dict",
     "config_from_flat",
     "config_to_dict",
     "flatten_config",
+    "fold_sizes",
+    "fraction_split",
+    "precision_plan",
     "setting_names",
+    "split_sizes",
 ]
 
 
@@ -170,6 +180,8 @@ def _validate(c: TrainConfig) -> None:
     _check_range("val_noise", c.val_noise, 0.0, 1.0)
     _check_range("val_fraction", c.val_fraction, 0.0, 0.9)
     _check_range("step_gamma", c.step_gamma, 0.0, 1.0)
+    if c.folds >= 2 and c.val_fraction > 0:
+        raise ConfigError.from_key("errors.train_folds_with_fraction", k=c.folds, fraction=c.val_fraction)
     if c.transfer and c.batch_norm:
         raise ConfigError.from_key("errors.train_transfer_batch_norm", model=c.model)
     if c.model == BUILT_MODEL and c.transfer:
@@ -236,3 +248,67 @@ def config_from_flat(values: dict[str, Any], *, base: TrainConfig | None = None)
     aug = {k.removeprefix("augmentation_"): v for k, v in typed.items() if k.startswith("augmentation_")}
     top = {k: v for k, v in typed.items() if not k.startswith("augmentation_")}
     return replace(base, **top, augmentation=replace(base.augmentation, **aug))
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    """What a precision setting runs as on one device."""
+
+    autocast_dtype: torch.dtype | None  # the type autocast computes in; None: no autocast, float32 throughout
+    grad_scaler: bool  # the loss is scaled (torch.amp.GradScaler) so that small float16 gradients do not vanish
+
+
+def precision_plan(precision: Precision | str, device: torch.device | str) -> PrecisionPlan:
+    """Say how ``precision`` runs on ``device`` (the Trainer's autocast and scaler, ``components._precision``).
+
+    FP32: no autocast. Mixed: float16 autocast with a gradient scaler on CUDA; bfloat16 autocast without
+    one elsewhere (CPU, MPS), since bfloat16 has float32's range and its gradients do not underflow.
+    """
+    if Precision(precision) is Precision.FP32:
+        return PrecisionPlan(None, False)
+    if torch.device(device).type == "cuda":
+        return PrecisionPlan(torch.float16, True)
+    return PrecisionPlan(torch.bfloat16, False)
+
+
+def fraction_split(total: int, fraction: float) -> tuple[int, int]:
+    """(training, validation) counts when ``fraction`` of ``total`` images validates (rounded, at least one)."""
+    n_val = max(1, round(total * fraction))
+    return total - n_val, n_val
+
+
+def fold_sizes(total: int, k: int) -> list[int]:
+    """The validation images of each of ``k`` folds of ``total`` images (the first ``total % k`` hold one more).
+
+    These are the sizes of ``cnnviz.train.fold_indices`` (``torch.tensor_split``).
+    """
+    return [total // k + int(i < total % k) for i in range(k)]
+
+
+def check_split(config: TrainConfig, given: tuple[int, int] | None = None) -> None:
+    """Raise ConfigError when the images cannot be split as ``config`` asks (``given``: see ``split_sizes``)."""
+    total = sum(given) if given is not None else config.n_train + config.n_val
+    if config.folds >= 2 and config.folds > total:
+        raise ConfigError.from_key("errors.train_folds", k=config.folds, n=total)
+    if config.folds < 2 and config.val_fraction > 0 and fraction_split(total, config.val_fraction)[0] < 1:
+        raise ConfigError.from_key("errors.train_fraction_too_large", n=total, fraction=config.val_fraction)
+
+
+def split_sizes(config: TrainConfig, given: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Return how many images train and validate one model of the run: (training, validation).
+
+    ``given``: the (training, validation) counts of a data split handed to the Trainer (the user's zip); None
+    for ``config.dataset``, drawn as ``n_train`` + ``n_val`` images. With ``val_fraction`` that share of all
+    the images validates (as the Trainer re-splits them); with k folds all the images are cut into k folds and
+    each model validates on one (these are the first fold's counts, the largest fold). Raises ConfigError
+    when the images cannot be split so (``check_split``).
+    """
+    check_split(config, given)
+    n_train, n_val = given if given is not None else (config.n_train, config.n_val)
+    total = n_train + n_val
+    if config.folds >= 2:
+        held_out = fold_sizes(total, config.folds)[0]
+        return total - held_out, held_out
+    if config.val_fraction > 0:
+        return fraction_split(total, config.val_fraction)
+    return n_train, n_val

@@ -1,4 +1,4 @@
-"""What a run produced: statistics per step window and per epoch, snapshots of the first layer, the history."""
+"""What a run produced: statistics per step window and per epoch, per-epoch snapshots of every layer, the history."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ import numpy as np
 
 from cnnviz.errors import Phrase
 
-__all__ = ["EpochSnapshot", "EpochStats", "FeatureProjection", "History", "RunStatus", "StepStats"]
+__all__ = [
+    "EpochSnapshot",
+    "EpochStats",
+    "FeatureProjection",
+    "Histogram",
+    "History",
+    "LayerSnapshot",
+    "Quantized",
+    "RunStatus",
+    "StepStats",
+]
 
 
 class RunStatus(StrEnum):
@@ -45,10 +55,78 @@ class EpochStats:
 
 
 @dataclass(frozen=True)
+class Quantized:
+    """An array kept as 256 levels with its scale (a quarter of float32's memory): values ≈ low + levels × step."""
+
+    levels: np.ndarray  # uint8, read-only, any shape
+    low: float  # the value of level 0 (the array's minimum)
+    step: float  # the value between two levels ((max − min) / 255; 0 for a constant array)
+
+    def values(self) -> np.ndarray:
+        """The array as float32 (read-only); each value within step / 2 of the one quantised."""
+        out = (self.low + self.levels.astype(np.float32) * np.float32(self.step)).astype(np.float32)
+        out.flags.writeable = False
+        return out
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts over fixed bins; what falls outside them is counted apart so that nothing disappears silently."""
+
+    edges: np.ndarray  # (B + 1,) float64 bin edges, increasing (log-spaced for gradient magnitudes)
+    counts: np.ndarray  # (B,) int64
+    below: int = 0  # finite values under edges[0] (for magnitudes: above zero but under the first edge)
+    above: int = 0  # finite values over edges[-1]
+    zeros: int = 0  # exact zeros (magnitudes only: a log axis has no place for them)
+    nonfinite: int = 0  # NaN or ±inf
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum()) + self.below + self.above + self.zeros + self.nonfinite
+
+
+@dataclass(frozen=True)
+class LayerSnapshot:
+    """One convolution or linear layer at the end of an epoch: what the page shows of it."""
+
+    name: str  # module name in the model ("features.0")
+    kind: str  # "conv" or "linear"
+    in_channels: int  # input channels (in_features for a linear layer)
+    out_channels: int  # output channels (out_features)
+    kernel_size: tuple[int, int] = (1, 1)  # (kH, kW); (1, 1) for a linear layer
+    groups: int = 1
+    filters: np.ndarray | None = None  # conv: (≤16, ≤16, kH, kW) float16, read-only: the first output × input channels
+    maps: Quantized | None = None  # conv: the probe's output (≤16, h, w), area-downsampled to at most 64 × 64
+    map_size: tuple[int, int] = (0, 0)  # (H, W) of the output before downsampling
+    weights: Histogram | None = None  # the weight values over ±8/√fan_in (8× PyTorch's default init bound)
+    gradients: Histogram | None = None  # |∂loss/∂weight| at the epoch's last step, log-spaced bins (None at epoch 0)
+    grad_norm: float | None = None  # L2 norm of the weight's gradient at that step
+    trainable: bool = True  # False for a frozen layer (transfer learning)
+
+
+@dataclass(frozen=True)
 class EpochSnapshot:
     epoch: int  # 0 = before training
-    filters: np.ndarray  # (C_out, C_in, k, k) first convolution's weights, float32, read-only
-    probe_maps: np.ndarray  # (C_out, H, W) first convolution's output for the probe image, read-only
+    layers: tuple[LayerSnapshot, ...] = ()  # every convolution and linear layer, in definition order
+
+    @property
+    def convs(self) -> tuple[LayerSnapshot, ...]:
+        return tuple(layer for layer in self.layers if layer.kind == "conv")
+
+    @property
+    def filters(self) -> np.ndarray:
+        """(C_out, C_in, k, k) the first convolution's weights (its first 16 × 16 channels), float32, read-only."""
+        out = self.convs[0].filters.astype(np.float32)
+        out.flags.writeable = False
+        return out
+
+    @property
+    def probe_maps(self) -> np.ndarray:
+        """(C_out, H, W) the first convolution's output for the probe image (≤ 16 channels), read-only."""
+        return self.convs[0].maps.values()
+
+    def layer(self, name: str) -> LayerSnapshot | None:
+        return next((layer for layer in self.layers if layer.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,49 +34,20 @@ from cnnviz.train.components import (
     _precision,
 )
 from cnnviz.train.config import TrainConfig
-from cnnviz.train.history import EpochStats, History, RunStatus, StepStats
+from cnnviz.train.history import EpochStats, History, RunStatus
 from cnnviz.train.kfold import split_by_fraction
 from cnnviz.train.snapshots import gradient_summary, take_snapshot
+from cnnviz.train.step_window import StepSums, window_ends, window_stats
 from cnnviz.train.tasks import ClassificationTask, Task
+from cnnviz.train.trained import DataInfo, TrainedModel
 from cnnviz.train.transfer import backbone_is_frozen, cache_features, head_name, pick_views
 
-__all__ = ["DataInfo", "TrainedModel", "Trainer"]
+__all__ = ["Trainer"]
 
 
 EXPLODED_LOSS_FACTOR = 100.0  # a loss above this × ln(classes) (chance level) counts as diverged
 VAL_NOISE_SEED_OFFSET = 7919  # the validation noise has its own generator, so training draws stay the same
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    """What a model needs to know about its data, without the images (``cnnviz.nets.spec_for_data`` reads it)."""
-
-    name: str  # data set name ("shapes", or the user's archive)
-    class_names: tuple[str, ...]
-    in_channels: int
-    image_size: int
-    mean: tuple[float, ...] = ()  # per-channel normalisation of [0, 1] images; () when not known
-    std: tuple[float, ...] = ()
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """A trained network with what is needed to use it again (preprocessing, class names, config)."""
-
-    model: nn.Module  # on the CPU, in eval mode
-    config: TrainConfig  # says what was built (the registry model, batch norm, dropout, the new head of transfer)
-    class_names: tuple[str, ...]
-    in_channels: int
-    image_size: int
-    mean: tuple[float, ...]  # per-channel normalisation applied to [0, 1] images
-    std: tuple[float, ...]
-    dataset: str
-    epoch: int = 0  # the epoch whose weights these are (after the last step of training when last=True)
-    last: bool = True  # the weights at the end of training (False: the best epoch's, kept by ModelCheckpoint)
-
-    @property
-    def data_info(self) -> DataInfo:
-        return DataInfo(self.dataset, self.class_names, self.in_channels, self.image_size, self.mean, self.std)
+CHANNELS_LAST = True  # images and conv weights as (N, H, W, C) in memory: faster convolutions on the CPU (measured)
 
 
 class Trainer:
@@ -109,6 +79,7 @@ class Trainer:
         self._idle = 0.0  # seconds spent paused inside callbacks, excluded from speeds
         self._bad_loss = math.nan  # the loss that ended a diverged run
         self._gradients: Any = None  # per-layer gradient summary of the epoch's last step (cnnviz.train.snapshots)
+        self._grad_norm = 0.0  # gradient norm at the last step that closed a window
         self._stop_status = RunStatus.STOPPED
 
     # -- public helpers -------------------------------------------------------------------------
@@ -188,9 +159,8 @@ class Trainer:
         self._load_tensors(d)
         self._optimizer = _make_optimizer(self.config, [p for p in self.model.parameters() if p.requires_grad])
         self._autocast, self._scaler = _precision(self.config.precision, self.device)
-        n = self._train_x.shape[0]
-        per_epoch = n // self.config.batch_size + int(n % self.config.batch_size >= 2)
-        self.steps_per_epoch = max(per_epoch, 1)
+        self.steps_per_epoch = max(self._train_x.shape[0] // self.config.batch_size, 1)  # full batches only
+        self._window, self._epoch_sums = StepSums(self.device), StepSums(self.device)
         self.total_steps = self.steps_per_epoch * self.config.epochs
         self._scheduler = _make_scheduler(self.config, self._optimizer, self.total_steps, self.steps_per_epoch)
         self._prepared = True
@@ -213,6 +183,10 @@ class Trainer:
             move(d.val_y),
         )
         self._mean_dev, self._std_dev = mean.to(self.device), std.to(self.device)
+        if CHANNELS_LAST and self._train_x.dim() == 4 and any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
+            self.model.to(memory_format=torch.channels_last)
+            self._train_x, self._val_x = (t.contiguous(memory_format=torch.channels_last)
+                                          for t in (self._train_x, self._val_x))  # fmt: skip
         probe = self.history.probe_index
         self._probe_x = self._val_x[probe : probe + 1]  # (1, C, H, W): the image whose first-layer maps are kept
         self._net, self._views = self.model, None  # what a step runs; the cached features of a frozen backbone
@@ -239,7 +213,8 @@ class Trainer:
 
         Plain functions in ``callbacks`` are called as ``fn(trainer, epoch_stats)`` after each epoch.
         A NaN or infinite loss, or one 100× above chance level, ends the run with status DIVERGED, a
-        message saying what to try, and the model restored to the last epoch with finite losses.
+        message saying what to try, and the model restored to the last epoch with finite losses; the
+        window in which it happened is still recorded in ``history.steps`` (see ``cnnviz.train.step_window``).
         """
         self.prepare()
         cbs = _as_callbacks(callbacks)
@@ -261,6 +236,8 @@ class Trainer:
                 cb.on_epoch_end(self, stats)
             if self.stop_training:
                 break
+        if self._window.steps and self.history.status is None:  # stopped within a window: its steps count too
+            self._close_window(self.history.epochs[-1].epoch if self.history.epochs else 1, cbs)
         if self.history.status is None:
             self.history.status = self._stop_status if self.stop_training else RunStatus.FINISHED
         self._final_report()
@@ -274,7 +251,7 @@ class Trainer:
         train = self._train_steps(epoch, cbs)
         if train is None:
             return None
-        train_loss, train_acc, samples, grad_norm = train
+        train_loss, train_acc, samples = train
         train_seconds = time.perf_counter() - start - (self._idle - idle0)
         val_loss, val_acc = self._evaluate()
         if not math.isfinite(val_loss):
@@ -283,60 +260,66 @@ class Trainer:
         seconds = time.perf_counter() - start - (self._idle - idle0)
         lr = self._optimizer.param_groups[0]["lr"]
         speed = samples / max(train_seconds, 1e-9)
-        return EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, lr, speed, seconds, grad_norm)
+        return EpochStats(epoch, train_loss, train_acc, val_loss, val_acc, lr, speed, seconds, self._grad_norm)
 
-    def _train_steps(self, epoch: int, cbs: Sequence[Callback]) -> tuple[float, float, int, float] | None:
-        model, c = self._net, self.config
+    def _train_steps(self, epoch: int, cbs: Sequence[Callback]) -> tuple[float, float, int] | None:
+        """Run one epoch's steps; return its mean loss, accuracy and images, or None when the loss exploded.
+
+        Every epoch shuffles the images and runs ``steps_per_epoch`` full batches (the images a batch
+        cannot hold wait for another epoch's shuffle), so every step and every window sees as many images.
+        """
+        model, c, window = self._net, self.config, self._window
         model.train()
         _freeze_frozen_norms(model)
         if self._views is not None:  # cached features: each image as one of its views (augmentation)
             self._train_x = pick_views(self._views, self._gen)  # (N, D)
-        n = self._train_x.shape[0]
-        perm = torch.randperm(n, generator=self._gen).to(self.device, non_blocking=True)
-        zero = torch.zeros((), device=self.device)
-        ep_loss, ep_correct, ep_count, ep_scored = zero.clone(), zero.clone(), 0, 0
-        win_loss, win_correct, win_count, win_scored = zero.clone(), zero.clone(), 0, 0
-        win_start, win_idle, grad_norm = time.perf_counter(), self._idle, 0.0
+        perm = torch.randperm(self._train_x.shape[0], generator=self._gen).to(self.device, non_blocking=True)
+        sums = self._epoch_sums
+        sums.clear()
         for i in range(self.steps_per_epoch):
-            idx = perm[i * c.batch_size : (i + 1) * c.batch_size]
-            last = i + 1 == self.steps_per_epoch
-            loss, correct, scored, sync_norm = self._step(idx, (i + 1) % c.sync_every == 0 or last, last)
-            size = idx.shape[0]
-            win_loss += loss * size
-            win_correct += correct
-            win_count, win_scored = win_count + size, win_scored + scored
+            start, idx = time.perf_counter(), perm[i * c.batch_size : (i + 1) * c.batch_size]
             self.global_step += 1
-            stats = None
-            if sync_norm is not None:  # read back to the host: the only per-window sync
-                grad_norm = sync_norm
-                loss_v, acc_v = win_loss.item() / win_count, win_correct.item() / max(win_scored, 1)
-                if self._exploded(loss_v):
+            sync = window_ends(self.global_step, c.sync_every, last=self.global_step == self.total_steps)
+            loss, correct, scored, norm = self._step(idx, sync, i + 1 == self.steps_per_epoch)
+            window.add(loss, idx.shape[0], correct, scored)
+            sums.add(loss, idx.shape[0], correct, scored)
+            window.seconds += time.perf_counter() - start
+            if sync:
+                self._grad_norm = norm
+                if self._close_window(epoch, cbs):
                     return None
-                elapsed = time.perf_counter() - win_start - (self._idle - win_idle)
-                lr = self._optimizer.param_groups[0]["lr"]
-                stats = StepStats(self.global_step, epoch, loss_v, acc_v, lr, win_count / max(elapsed, 1e-9), grad_norm)
-                self.history.steps.append(stats)
-                ep_loss, ep_correct = ep_loss + win_loss, ep_correct + win_correct
-                ep_count, ep_scored = ep_count + win_count, ep_scored + win_scored
-                win_loss, win_correct, win_count, win_scored = zero.clone(), zero.clone(), 0, 0
-                win_start, win_idle = time.perf_counter(), self._idle
-            for cb in cbs:
-                cb.on_step_end(self, stats)
+            else:
+                for cb in cbs:
+                    cb.on_step_end(self, None)
             if self.stop_training:
                 break
-        ep_loss, ep_correct = ep_loss + win_loss, ep_correct + win_correct
-        ep_count, ep_scored = ep_count + win_count, ep_scored + win_scored
-        if ep_count == 0:
-            return 0.0, 0.0, 0, grad_norm
-        loss_v = ep_loss.item() / ep_count
-        if self._exploded(loss_v):
+        if sums.count == 0:
+            return 0.0, 0.0, 0
+        loss_v, acc_v = sums.means()
+        if self._exploded(loss_v):  # in steps not yet read back: record their window, then stop
+            if window.steps:
+                self._close_window(epoch, cbs)
             return None
-        return loss_v, ep_correct.item() / max(ep_scored, 1), ep_count, grad_norm
+        return loss_v, acc_v, sums.count
+
+    def _close_window(self, epoch: int, cbs: Sequence[Callback]) -> bool:
+        """Record the open window's StepStats, hand it to the callbacks; True when its loss exploded."""
+        stats, loss = window_stats(self._window, step=self.global_step, epoch=epoch,
+                                   lr=self._optimizer.param_groups[0]["lr"], grad_norm=self._grad_norm,
+                                   limit=self._loss_limit())  # fmt: skip
+        self._window.clear()
+        self.history.steps.append(stats)
+        for cb in cbs:
+            cb.on_step_end(self, stats)
+        return self._exploded(loss)
+
+    def _loss_limit(self) -> float:
+        """The loss above which a run counts as diverged: EXPLODED_LOSS_FACTOR × chance level (ln classes)."""
+        return EXPLODED_LOSS_FACTOR * math.log(max(len(self.history.class_names), 2))
 
     def _exploded(self, loss: float) -> bool:
         """True for a NaN/inf loss or one far above chance level (weights blown up); remembers the value."""
-        limit = EXPLODED_LOSS_FACTOR * math.log(max(len(self.history.class_names), 2))
-        if math.isfinite(loss) and loss <= limit:
+        if math.isfinite(loss) and loss <= self._loss_limit():
             return False
         self._bad_loss = loss
         return True
@@ -414,5 +397,6 @@ class Trainer:
         )
 
     def _final_report(self) -> None:
+        self.model.to(memory_format=torch.contiguous_format)  # the trained model leaves in the usual layout
         self.task.report(self._predict(self._val_x), self._val_y, self.history)
         self.model.eval()

@@ -1,4 +1,4 @@
-"""Live-training page: the loss and accuracy curves, the confusion matrix, first-layer filters and feature maps."""
+"""Live-training page: the loss and accuracy curves, the confusion matrix, the frozen features in 2-D."""
 
 from __future__ import annotations
 
@@ -8,49 +8,127 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 
-from cnnviz.render import montage, tile_images
-from cnnviz.train import EpochStats, FeatureProjection, JobSnapshot
+from cnnviz.train import EpochStats, FeatureProjection, JobSnapshot, RunStatus
 from cnnviz.ui.base import t
 
 if TYPE_CHECKING:  # only for annotations
     from cnnviz.ui.training import RunRecord
 
-__all__ = ["confusion_figure", "curves_figure", "features_figure", "filters_image", "maps_image"]
+__all__ = [
+    "clipped_losses",
+    "confusion_figure",
+    "curves_figure",
+    "features_figure",
+    "log_loss_axis",
+    "loss_cap",
+    "step_position",
+]
+
+
+LOSS_CLIP_FACTOR = 1e8  # losses above this × the smallest one (and inf, NaN) are drawn at that height, marked ✕
+WIDE_LOSS_RATIO = 20.0  # losses spanning more than this factor get a log axis (a diverged run always does)
 
 
 def curves_figure(
-    snap: JobSnapshot, runs: Sequence[RunRecord], *, metric: str, mark_epoch: int | None = None
+    snap: JobSnapshot, runs: Sequence[RunRecord] = (), *, metric: str, mark_epoch: int | None = None
 ) -> go.Figure:
-    """Train (per window) and validation (per epoch) loss or accuracy, with earlier runs dashed."""
+    """Train (per window) and validation (per epoch) loss or accuracy against epochs (fractional for windows).
+
+    Accuracy sits on [0, 1]; loss goes on a log axis when it spans a wide range or the run diverged, and a
+    loss too large to draw (inf, NaN, or ≥ LOSS_CLIP_FACTOR × the smallest) is drawn at the top as ✕ whose
+    hover gives the value. ``runs``: earlier runs whose validation curves are added dashed.
+    """
     fig = go.Figure()
-    per_epoch = snap.total_steps / max(snap.epochs, 1)
     steps = snap.step_stats
     if steps:
-        y = [s.loss if metric == "loss" else s.accuracy for s in steps]
-        mode = "lines" if len(steps) > 20 else "lines+markers"
-        fig.add_scatter(x=[s.step / per_epoch for s in steps], y=y, name=t("train.curve_train"), mode=mode)
-    _add_epochs(fig, snap.epoch_stats, metric, t("train.curve_val"), dash=None)
+        x = [step_position(snap, s.step) for s in steps]
+        mode = "lines" if len(steps) > 40 else "lines+markers"
+        if metric == "loss":
+            _add_losses(fig, x, [s.loss for s in steps], t("train.curve_train"), loss_cap(snap), mode=mode)
+        else:
+            fig.add_scatter(x=x, y=[s.accuracy for s in steps], name=t("train.curve_train"), mode=mode)
+    _add_epochs(fig, snap.epoch_stats, metric, t("train.curve_val"), loss_cap(snap), dash=None)
     for run in runs:
-        _add_epochs(fig, run.snapshot.epoch_stats, metric, t("train.curve_val_of", label=run.label), dash="dash")
+        label = t("train.curve_val_of", label=run.label)
+        _add_epochs(fig, run.snapshot.epoch_stats, metric, label, loss_cap(run.snapshot), dash="dash")
     if mark_epoch is not None:
         fig.add_vline(x=mark_epoch, line_dash="dot", line_color="grey")
     title = t("train.chart_loss") if metric == "loss" else t("train.chart_accuracy")
     fig.update_layout(title=title, xaxis_title=t("train.axis_epoch"), height=320, margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", y=-0.25))  # fmt: skip
-    if metric == "loss":
-        finite = [s.loss for s in steps if math.isfinite(s.loss)]
-        if finite and max(finite) > 20 * min(finite) > 0:
-            fig.update_yaxes(type="log")
+    fig.update_xaxes(rangemode="tozero")
+    fig.update_traces(cliponaxis=False)  # a point at accuracy 1 or at the clip height is drawn whole
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 1])
+    elif log_loss_axis(snap):
+        fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
 
-def _add_epochs(fig: go.Figure, epochs: tuple[EpochStats, ...], metric: str, name: str, *, dash: str | None) -> None:
+def step_position(snap: JobSnapshot, step: int) -> float:
+    """Where optimizer step ``step`` (1-based, counted over the run) ends, in epochs: the last of epoch e is at e."""
+    per_epoch = snap.total_steps // max(snap.epochs, 1)
+    return step / per_epoch if per_epoch else 0.0
+
+
+def _losses(snap: JobSnapshot) -> list[float]:
+    return [s.loss for s in snap.step_stats] + [e.val_loss for e in snap.epoch_stats]
+
+
+def loss_cap(snap: JobSnapshot) -> tuple[float, float]:
+    """(limit, height): losses ≥ limit (LOSS_CLIP_FACTOR × the smallest), inf and NaN are drawn at ``height``.
+
+    ``height`` is 10 × the largest loss drawn as it is (at most the limit), so a ✕ sits just above the curve.
+    """
+    positive = [v for v in _losses(snap) if math.isfinite(v) and v > 0]
+    limit = LOSS_CLIP_FACTOR * min(positive) if positive else LOSS_CLIP_FACTOR
+    drawn = [v for v in positive if v < limit]
+    return limit, min(limit, 10 * max(drawn)) if drawn else limit
+
+
+def clipped_losses(snap: JobSnapshot) -> list[tuple[int, float]]:
+    """(step, loss) of every training window whose loss is drawn clipped at the top (inf, NaN or huge)."""
+    limit, _ = loss_cap(snap)
+    return [(s.step, s.loss) for s in snap.step_stats if not (math.isfinite(s.loss) and s.loss < limit)]
+
+
+def log_loss_axis(snap: JobSnapshot) -> bool:
+    """True for a diverged run, and for losses spanning more than WIDE_LOSS_RATIO."""
+    if snap.status is RunStatus.DIVERGED or clipped_losses(snap):
+        return True
+    positive = [v for v in _losses(snap) if math.isfinite(v) and v > 0]
+    return bool(positive) and max(positive) > WIDE_LOSS_RATIO * min(positive)
+
+
+def _add_losses(fig: go.Figure, x: list[float], y: list[float], name: str, cap: tuple[float, float], *, mode: str,
+                dash: str | None = None) -> None:  # fmt: skip
+    """A loss curve; values that cannot be drawn (``loss_cap``) sit at its height, marked ✕, hover giving the value."""
+    limit, height = cap
+    drawable = [math.isfinite(v) and v < limit for v in y]
+    fig.add_scatter(x=x, y=[v if ok else height for v, ok in zip(y, drawable, strict=True)], name=name, mode=mode,
+                    line=dict(dash=dash))  # fmt: skip
+    bad = [(xi, v) for xi, v, ok in zip(x, y, drawable, strict=True) if not ok]
+    if bad:
+        hover = [t("train_live.clipped_hover", loss=_loss_text(v), cap=f"{height:.3g}") for _, v in bad]
+        fig.add_scatter(x=[b[0] for b in bad], y=[height] * len(bad), mode="markers", hovertext=hover,
+                        name=t("train_live.clipped_legend"), marker=dict(symbol="x", size=12, color="#d62728"),
+                        hoverinfo="text+x")  # fmt: skip
+
+
+def _loss_text(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else ("NaN" if math.isnan(value) else "∞")
+
+
+def _add_epochs(fig: go.Figure, epochs: tuple[EpochStats, ...], metric: str, name: str, cap: tuple[float, float], *,
+                dash: str | None) -> None:  # fmt: skip
     if not epochs:
         return
-    y = [e.val_loss if metric == "loss" else e.val_accuracy for e in epochs]
-    fig.add_scatter(x=[e.epoch for e in epochs], y=y, name=name, mode="lines+markers", line=dict(dash=dash))
+    x = [e.epoch for e in epochs]
+    if metric == "loss":
+        _add_losses(fig, x, [e.val_loss for e in epochs], name, cap, mode="lines+markers", dash=dash)
+    else:
+        fig.add_scatter(x=x, y=[e.val_accuracy for e in epochs], name=name, mode="lines+markers", line=dict(dash=dash))
 
 
 def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
@@ -60,22 +138,6 @@ def confusion_figure(confusion: np.ndarray, class_names: Sequence[str]) -> go.Fi
     fig.update_layout(title=t("train.confusion"), xaxis_title=t("train.predicted"), yaxis_title=t("train.true"),
                       yaxis_autorange="reversed", height=420, margin=dict(l=10, r=10, t=40, b=10))  # fmt: skip
     return fig
-
-
-def filters_image(filters: np.ndarray, *, scale: int = 16) -> Image.Image:
-    """First-layer filters (C_out, C_in, k, k) as colour patches (RGB input) or a signed montage (gray)."""
-    if filters.shape[1] != 3:
-        return montage(filters[:, 0], scale=scale, pad=2)
-    vmax = float(np.abs(filters).max()) or 1.0
-    tiles = ((filters / vmax + 1) / 2).clip(0, 1).transpose(0, 2, 3, 1)  # (C_out, k, k, 3), grey = 0
-    pictures = np.rint(tiles * 255).astype(np.uint8)
-    return tile_images(pictures, cols=min(len(tiles), 5), pad=2, scale=scale)  # rows of 5, like the maps beside
-
-
-def maps_image(maps: np.ndarray) -> Image.Image:
-    """The probe image's first-layer feature maps (C, H, W) as one signed montage."""
-    scale = max(1, 96 // max(maps.shape[-1], 1))
-    return montage(maps, cols=min(len(maps), 5), scale=scale, pad=2)
 
 
 def features_figure(features: FeatureProjection, class_names: Sequence[str]) -> go.Figure:

@@ -7,6 +7,8 @@ reruns once, so the results below appear and the fragment stops ticking.
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -14,8 +16,9 @@ from cnnviz.data import ArchiveData
 from cnnviz.errors import CnnvizError
 from cnnviz.train import JobSnapshot, TrainConfig, TrainingJob
 from cnnviz.ui.base import error_text, t
-from cnnviz.ui.training import JOB_KEY, RUNS_KEY, RunRecord, alive_probe, record_run
-from cnnviz.ui.training_figures import curves_figure, features_figure, filters_image, maps_image
+from cnnviz.ui.training import JOB_KEY, alive_probe, record_run
+from cnnviz.ui.training_figures import clipped_losses, curves_figure, features_figure, step_position
+from cnnviz.ui.training_layers import inside_network
 from cnnviz.ui.training_status import progress_section
 from cnnviz.ui.widgets import bounded_slider
 
@@ -41,7 +44,7 @@ def start_job(config: TrainConfig, archive: ArchiveData | None) -> None:
 
 
 def live_panel(config: TrainConfig | None, archive: ArchiveData | None, *, ready: bool) -> None:
-    """Draw the controls, progress, live curves, filters and feature maps; a fragment that ticks while training."""
+    """Draw the controls, progress, live curves and every layer's filters, maps and histograms; ticks while training."""
     job: TrainingJob | None = st.session_state.get(JOB_KEY)
     active = job is not None and not job.snapshot().done
     st.fragment(_panel, run_every=TICK_SECONDS if active else None)(config, archive, ready)
@@ -63,10 +66,13 @@ def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool)
         st.info(t("train.idle"))
         return
     progress_section(snap, status)
-    runs: list[RunRecord] = st.session_state.get(RUNS_KEY, [])
-    earlier = [r for r in runs if r.job_id != id(job)] if st.toggle(t("train.compare"), key="train_compare") else []
     frozen = job.history.features is not None  # set once, before training starts: safe to read from here
-    _curves_and_filters(snap, earlier, frozen=frozen)
+    epoch = snap.snapshots[-1].epoch if snap.snapshots else 0
+    if snap.done and snap.snapshots:
+        epoch = bounded_slider(t("train.replay"), 0, snap.snapshots[-1].epoch, epoch, key=REPLAY_KEY)
+    _curves(snap, mark_epoch=epoch if snap.done else None)
+    if snap.snapshots:
+        inside_network(snap.snapshots, epoch, frozen=frozen)
     if frozen:
         _features(job)
 
@@ -106,22 +112,14 @@ def _controls(job: TrainingJob | None, snap: JobSnapshot | None, config: TrainCo
     return right
 
 
-def _curves_and_filters(snap: JobSnapshot, earlier: list[RunRecord], *, frozen: bool = False) -> None:
-    """Loss and accuracy curves; the first layer's filters and feature maps (replayable once the run is done).
-
-    ``frozen``: the backbone does not train (transfer over cached features), so its filters are not shown.
-    """
-    epoch = snap.snapshots[-1].epoch if snap.snapshots else 0
-    if snap.done and snap.snapshots and not frozen:
-        epoch = bounded_slider(t("train.replay"), 0, snap.snapshots[-1].epoch, epoch, key=REPLAY_KEY)
+def _curves(snap: JobSnapshot, *, mark_epoch: int | None) -> None:
+    """Loss and accuracy side by side; a caption when a loss too large to draw was clipped to the top."""
     charts = st.columns(2)
     for col, metric in zip(charts, ("loss", "accuracy"), strict=True):
-        col.plotly_chart(curves_figure(snap, earlier, metric=metric, mark_epoch=epoch if snap.done else None),
-                         key=f"train_chart_{metric}")  # fmt: skip
-    shot = next((s for s in snap.snapshots if s.epoch == epoch), None)
-    if frozen:
-        st.caption(t("train.frozen_filters"))
-    elif shot is not None:
-        cols = st.columns([2, 3])
-        cols[0].image(filters_image(shot.filters), caption=t("train.filters", epoch=shot.epoch))
-        cols[1].image(maps_image(shot.probe_maps), caption=t("train.probe_maps", epoch=shot.epoch))
+        col.plotly_chart(curves_figure(snap, metric=metric, mark_epoch=mark_epoch), key=f"train_chart_{metric}")
+    clipped = clipped_losses(snap)
+    if clipped:
+        step, loss = clipped[0]
+        where = step_position(snap, step)
+        st.caption(t("train_live.clipped_caption", n=len(clipped), step=step, epoch=f"{where:.2f}",
+                     loss=f"{loss:.3g}" if math.isfinite(loss) else str(loss)))  # fmt: skip

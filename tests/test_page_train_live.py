@@ -1,0 +1,160 @@
+"""Live-training panel in AppTest: every conv layer's filters and maps, weight and gradient histograms, curves that
+plot what is computed (accuracy on [0, 1], a diverged loss on a log axis, clipped values marked), in English and
+Korean."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+from cnnviz.i18n import translate
+from cnnviz.train import RunStatus, StepStats, TrainingJob
+from cnnviz.ui.training_figures import clipped_losses, curves_figure, step_position
+from tests.text_checks import english_sentences
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "live_training.py")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture
+def apps() -> Iterator[list[AppTest]]:
+    made: list[AppTest] = []
+    yield made
+    for at in made:
+        job = at.session_state["train_job"] if "train_job" in at.session_state else None
+        if isinstance(job, TrainingJob):
+            job.stop()
+            assert job.join(timeout=60), "the page's training thread did not stop"
+
+
+def _page(apps: list[AppTest], **state: object) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
+    apps.append(at)
+    return at.run()
+
+
+def _train(apps: list[AppTest], **settings: object) -> AppTest:
+    """Open the page with ``settings`` in the form, press Start and rerun until the run is recorded."""
+    at = _page(apps, **{f"train_{k}": v for k, v in settings.items()})
+    at.button(key="train_start").click().run()
+    deadline = time.monotonic() + 90
+    while "train_recorded" not in at.session_state:
+        assert time.monotonic() < deadline, "timed out waiting for the run"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _figure(at: AppTest, title_part: str) -> dict:
+    """The one plotly figure on the page whose title holds ``title_part``, as its JSON."""
+    figures = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    found = [f for f in figures if title_part in f["layout"]["title"]["text"]]
+    assert len(found) == 1, [f["layout"]["title"]["text"] for f in figures]
+    return found[0]
+
+
+def _captions(at: AppTest) -> list[str]:
+    captions: list[str] = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            if child.type == "image":
+                captions.extend(img.caption for img in child.proto.imgs)
+            walk(child)
+
+    walk(at._tree)
+    return captions
+
+
+def test_every_conv_layer_and_its_histograms_can_be_picked_in_english_and_korean(apps) -> None:
+    at = _train(apps, n_train=64, n_val=16, epochs=2, batch_size=16)
+    job = at.session_state["train_job"]
+    model = job.trained.model
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    picker = at.selectbox(key="train_layer")
+    expected = [f"conv {i} ({c.in_channels}→{c.out_channels}, 3×3)" for i, c in enumerate(convs, 1)]
+    assert picker.options == expected
+    picker.select_index(2).run()
+    assert not at.exception
+    assert any(c.startswith("conv 3 (10→10, 3×3): filters after epoch 2") for c in _captions(at))
+    assert any(c.startswith("conv 3 (10→10, 3×3): its feature maps") for c in _captions(at))
+    at.slider(key="train_replay").set_value(0).run()
+    assert any("filters after epoch 0" in c for c in _captions(at))
+
+    at.radio(key="train_view").set_value("histograms").run()
+    assert not at.exception
+    linear = [m for m in model.modules() if isinstance(m, nn.Linear)][0]
+    assert at.selectbox(key="train_hist_layer").options[-1] == f"linear 1 ({linear.in_features}→{linear.out_features})"
+    at.slider(key="train_replay").set_value(2).run()
+    weights, grads = _figure(at, "weight values"), _figure(at, "gradient sizes")
+    assert weights["data"][0]["y"] == [0, 1, 2] and grads["data"][0]["y"] == [1, 2]  # no gradient before training
+    norms = _figure(at, "Gradient norm")
+    assert [trace["name"] for trace in norms["data"]] == [*expected, f"linear 1 ({linear.in_features}→3)"]
+    assert norms["layout"]["yaxis"]["type"] == "log"
+    shot = job.snapshot().snapshots[2]  # the histogram shown is the snapshot's own counts
+    counts = np.asarray(weights["data"][0]["customdata"])
+    np.testing.assert_array_equal(counts[2], shot.layers[0].weights.counts)
+
+    korean = _page(apps, lang="ko", train_job=job, train_runs=at.session_state["train_runs"], train_recorded=id(job),
+                   train_run_count=1, train_view="histograms")  # fmt: skip
+    assert not korean.exception, [e.value for e in korean.exception]
+    assert korean.selectbox(key="train_hist_layer").options[0] == "합성곱 1 (3→10, 3×3)"
+    assert english_sentences(korean) == []
+    korean.radio(key="train_view").set_value("filters").run()
+    assert english_sentences(korean) == [] and not korean.exception
+
+
+def test_a_diverged_run_draws_its_loss_on_a_log_axis_and_the_status_says_what_happened(apps) -> None:
+    at = _train(apps, preset="high_lr")  # the preset alone: the form takes its values on the first run
+    job = at.session_state["train_job"]
+    snap = job.snapshot()
+    assert snap.status is RunStatus.DIVERGED
+    loss, accuracy = _figure(at, "Loss"), _figure(at, "Accuracy")
+    assert loss["layout"]["yaxis"]["type"] == "log"
+    assert accuracy["layout"]["yaxis"]["range"] == [0, 1]
+    progress = [e.proto.text for e in at.get("progress")]
+    assert progress == [translate("train_live.progress_diverged", "en", epoch=snap.epoch + 1, epochs=snap.epochs)]
+    at.radio(key="train_view").set_value("histograms").run()  # only the snapshot before training
+    assert not at.exception
+    assert translate("train_live.no_gradients_yet", "en") in [i.value for i in at.info]
+
+    # The same run with its last window blown up to inf: drawn as ✕ at the top, said in the caption.
+    steps = snap.step_stats or (StepStats(1, 1, 2.3, 0.3, 10.0, 100.0, 1.0),)
+    last = steps[-1]
+    blown = replace(snap, step_stats=(*steps, replace(last, step=last.step + 1, loss=math.inf)))
+    fig = curves_figure(blown, metric="loss")
+    marks = [trace for trace in fig.data if trace.mode == "markers"]
+    assert len(marks) == 1 and marks[0].marker.symbol == "x" and "∞" in marks[0].hovertext[0]
+    finite = [s.loss for s in steps if math.isfinite(s.loss)]
+    assert marks[0].y[0] == pytest.approx(10 * max(finite))  # just above the largest loss drawn
+    assert fig.layout.yaxis.type == "log" and clipped_losses(blown) == [(last.step + 1, math.inf)]
+
+
+def test_window_positions_end_on_epoch_boundaries_and_accuracy_stays_on_0_to_1(apps) -> None:
+    at = _train(apps, n_train=64, n_val=16, epochs=2, batch_size=16, sync_every=2)
+    snap = at.session_state["train_job"].snapshot()
+    per_epoch = snap.total_steps // snap.epochs
+    for s in snap.step_stats:
+        x = step_position(snap, s.step)
+        assert s.epoch - 1 < x <= s.epoch + 1e-12, (s.step, s.epoch, x)
+    ends = [s for s in snap.step_stats if s.step % per_epoch == 0]
+    assert [step_position(snap, s.step) for s in ends] == [1.0, 2.0]  # an epoch's last window ends at its boundary
+    accuracy = _figure(at, "Accuracy")
+    assert accuracy["layout"]["yaxis"]["range"] == [0, 1]
+    drawn = accuracy["data"][0]
+    np.testing.assert_allclose(drawn["x"], [s.step / per_epoch for s in snap.step_stats], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(drawn["y"], [s.accuracy for s in snap.step_stats], rtol=0, atol=1e-12)
