@@ -13,9 +13,12 @@ from torchvision.models.detection.image_list import ImageList
 
 from cnnviz.detect import (
     align_samples,
+    box_intersection_union,
     box_iou,
+    candidate_boxes,
     cell_anchors,
     decode_boxes,
+    detector_costs,
     encode_boxes,
     make_anchors,
     nms,
@@ -46,6 +49,12 @@ def test_box_iou_equals_torchvision(seed):
     a, b = random_boxes(g, 9, 50.0), random_boxes(g, 6, 50.0)
     b[0] = a[0]  # the same box: IoU 1 (or nan for a zero-area one, as in torchvision)
     torch.testing.assert_close(box_iou(a, b), tv_ops.box_iou(a, b), rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_intersection_and_union_are_the_areas():
+    a, b = torch.tensor([[0.0, 0, 4, 3]]), torch.tensor([[2.0, 1, 6, 5], [10, 10, 11, 11]])
+    intersection, union = box_intersection_union(a, b)
+    assert intersection.tolist() == [[2 * 2, 0]] and union.tolist() == [[12 + 16 - 4, 12 + 1]]
 
 
 def test_box_iou_of_empty_sets_has_their_shape():
@@ -177,6 +186,27 @@ def test_box_coding_equals_box_coder(weights):
     torch.testing.assert_close(decode_boxes(deltas, anchors, weights), boxes, rtol=1e-5, atol=1e-4)
 
 
+def test_candidates_overlap_their_objects_and_repeat_with_their_seed():
+    objects = torch.tensor([[10.0, 10, 60, 70], [50, 40, 110, 100]])
+    first, again = candidate_boxes(objects, (96, 128), seed=4), candidate_boxes(objects, (96, 128), seed=4)
+    assert torch.equal(first.boxes, again.boxes) and torch.equal(first.scores, again.scores)
+    assert first.boxes.shape == (2 * 5 + 2, 4) and first.owners.tolist() == [0] * 5 + [1] * 5 + [-1] * 2
+    assert (first.boxes[:, 2:] >= first.boxes[:, :2]).all() and (first.boxes[:, [2]] <= 128).all()
+    assert (first.boxes[:, [3]] <= 96).all() and (first.boxes >= 0).all()
+    own = tv_ops.box_iou(first.boxes[:10], objects)[torch.arange(10), first.owners[:10]]
+    assert own.median() > 0.5 and (first.scores[10:] < first.scores[:10].min()).all()  # false alarms score lowest
+
+
+def test_detector_costs_count_passes_pixels_and_rpn_anchors():
+    rcnn, fast, faster = detector_costs(300, (600, 1000))
+    assert (rcnn.backbone_passes, fast.backbone_passes, faster.backbone_passes) == (300, 1, 1)
+    assert rcnn.backbone_pixels == 300 * 224 * 224 and fast.backbone_pixels == faster.backbone_pixels == 600_000
+    generator = AnchorGenerator(((128, 256, 512),), ((0.5, 1.0, 2.0),))  # Faster R-CNN's 9 anchors, stride 16
+    images = ImageList(torch.zeros(1, 3, 600, 1000), [(600, 1000)])
+    expected = generator(images, [torch.zeros(1, 1, math.ceil(600 / 16), math.ceil(1000 / 16))])[0]
+    assert faster.anchors_scored == len(expected) and rcnn.roi_pools == 0 and fast.roi_pools == 300
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -200,6 +230,8 @@ def test_box_coding_equals_box_coder(weights):
         (lambda: encode_boxes(torch.tensor([[0.0, 0, 4, 4]]), torch.tensor([[1.0, 1, 1, 3]])), "anchors is 0.0×2.0"),
         (lambda: encode_boxes(torch.tensor([[0.0, 0, 4, 4]]), torch.tensor([[0.0, 0, 3, 3]]), (1, 1, 0, 1)), "four"),
         (lambda: decode_boxes(torch.zeros(2, 3), torch.ones(2, 4)), "2×3 for 2 anchors"),
+        (lambda: detector_costs(0, (600, 800)), "proposals 0"),
+        (lambda: detector_costs(10, (0, 800)), "image size 0×800"),
     ],
 )
 def test_bad_input_raises_a_keyed_config_error(call, match):

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from torch import nn
 
 from cnnviz.i18n import translate
-from cnnviz.train import RunStatus, StepStats, TrainingJob
-from cnnviz.ui.training_figures import clipped_losses, curves_figure, step_position
+from cnnviz.train import RunStatus, TrainingJob
+from cnnviz.ui.training_figures import curves_figure, loss_marks, step_position
 from tests.text_checks import english_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,7 @@ def test_every_conv_layer_and_its_histograms_can_be_picked_in_english_and_korean
     picker = at.selectbox(key="train_layer")
     expected = [f"conv {i} ({c.in_channels}→{c.out_channels}, 3×3)" for i, c in enumerate(convs, 1)]
     assert picker.options == expected
-    picker.select_index(2).run()
+    picker.set_value(job.snapshot().snapshots[-1].convs[2].name).run()  # the module's name; shown: its label
     assert not at.exception
     assert any(c.startswith("conv 3 (10→10, 3×3): filters after epoch 2") for c in _captions(at))
     assert any(c.startswith("conv 3 (10→10, 3×3): its feature maps") for c in _captions(at))
@@ -132,29 +132,34 @@ def test_a_diverged_run_draws_its_loss_on_a_log_axis_and_the_status_says_what_ha
     assert not at.exception
     assert translate("train_live.no_gradients_yet", "en") in [i.value for i in at.info]
 
-    # The same run with its last window blown up to inf: drawn as ✕ at the top, said in the caption.
-    steps = snap.step_stats or (StepStats(1, 1, 2.3, 0.3, 10.0, 100.0, 1.0),)
-    last = steps[-1]
-    blown = replace(snap, step_stats=(*steps, replace(last, step=last.step + 1, loss=math.inf)))
+    marks = [trace for trace in loss["data"] if trace["mode"] == "markers"]
+    assert len(marks) == 1 and marks[0]["marker"]["symbol"] == "x"  # the window where it blew up
+    last = snap.step_stats[-1]
+    assert marks[0]["y"] == [last.loss] and last.loss == max(s.loss for s in snap.step_stats)
+    assert any(c.value.startswith("✕ marks where the loss") for c in at.caption)
+    assert loss["data"][0]["y"] == [s.loss for s in snap.step_stats]  # drawn step by step, as recorded
+
+    # A loss beyond what can be drawn (inf, or 1e8 × the smallest) is drawn just above the rest, marked.
+    steps = snap.step_stats
+    blown = replace(snap, status=RunStatus.FINISHED, step_stats=(*steps, replace(last, step=last.step + 1,
+                                                                               loss=math.inf)))  # fmt: skip
     fig = curves_figure(blown, metric="loss")
     marks = [trace for trace in fig.data if trace.mode == "markers"]
-    assert len(marks) == 1 and marks[0].marker.symbol == "x" and "∞" in marks[0].hovertext[0]
-    finite = [s.loss for s in steps if math.isfinite(s.loss)]
-    assert marks[0].y[0] == pytest.approx(10 * max(finite))  # just above the largest loss drawn
-    assert fig.layout.yaxis.type == "log" and clipped_losses(blown) == [(last.step + 1, math.inf)]
+    assert len(marks) == 1 and "∞" in marks[0].hovertext[0]
+    assert marks[0].y[0] == pytest.approx(10 * max(s.loss for s in steps))
+    assert fig.layout.yaxis.type == "log" and [m.step for m in loss_marks(blown)] == [last.step + 1]
 
 
-def test_window_positions_end_on_epoch_boundaries_and_accuracy_stays_on_0_to_1(apps) -> None:
-    at = _train(apps, n_train=64, n_val=16, epochs=2, batch_size=16, sync_every=2)
+def test_windows_sit_at_their_fractional_epoch_and_accuracy_stays_on_0_to_1(apps) -> None:
+    at = _train(apps, n_train=64, n_val=16, epochs=2, batch_size=16)
     snap = at.session_state["train_job"].snapshot()
-    per_epoch = snap.total_steps // snap.epochs
-    for s in snap.step_stats:
-        x = step_position(snap, s.step)
-        assert s.epoch - 1 < x <= s.epoch + 1e-12, (s.step, s.epoch, x)
-    ends = [s for s in snap.step_stats if s.step % per_epoch == 0]
-    assert [step_position(snap, s.step) for s in ends] == [1.0, 2.0]  # an epoch's last window ends at its boundary
+    per_epoch = snap.total_steps // snap.epochs  # 4 full batches of 16
+    assert per_epoch == 4 and snap.step_stats[-1].step == snap.total_steps
+    for s in snap.step_stats:  # a window that ends on an epoch's last step sits on that epoch's boundary
+        assert step_position(snap, s.step) == s.step / 4 and s.epoch - 1 < s.step / 4 <= s.epoch
     accuracy = _figure(at, "Accuracy")
     assert accuracy["layout"]["yaxis"]["range"] == [0, 1]
     drawn = accuracy["data"][0]
-    np.testing.assert_allclose(drawn["x"], [s.step / per_epoch for s in snap.step_stats], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(drawn["x"], [s.step / 4 for s in snap.step_stats], rtol=0, atol=1e-12)
     np.testing.assert_allclose(drawn["y"], [s.accuracy for s in snap.step_stats], rtol=0, atol=1e-12)
+    assert drawn["x"][-1] == 2.0  # the run's last window ends at its last epoch

@@ -84,11 +84,17 @@ def _render_shapes(labels: np.ndarray, p: dict[str, np.ndarray], rng: np.random.
         if m.any():
             alpha[m] = _shape_alpha(cls, u_px[m], v_px[m], {k: v[m] for k, v in p.items()})
     t = (dx * np.cos(p["gradient_angle"])[:, None, None] + dy * np.sin(p["gradient_angle"])[:, None, None]) / size
-    background = p["bg"][:, None, None, :] + (p["gradient"][:, None, None] * t)[..., None]  # (n, H, W, 3)
+    # the same arithmetic, in order, as bg + gradient·t, then background·(1 − a) + fg·a + noise, in place
+    img = p["bg"][:, None, None, :] + (p["gradient"][:, None, None] * t)[..., None]  # (n, H, W, 3)
     a = alpha[..., None]
-    img = background * (1.0 - a) + p["fg"][:, None, None, :] * a
-    img += rng.standard_normal(img.shape, dtype=np.float32) * p["noise"].astype(np.float32)[:, None, None, None]
-    return np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    img *= 1.0 - a
+    img += p["fg"][:, None, None, :] * a
+    noise = rng.standard_normal(img.shape, dtype=np.float32)
+    noise *= p["noise"].astype(np.float32)[:, None, None, None]
+    img += noise
+    img *= 255.0
+    img += 0.5
+    return np.clip(img, 0, 255, out=img).astype(np.uint8)
 
 
 def _shape_alpha(cls: str, u: np.ndarray, v: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:

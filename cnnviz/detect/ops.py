@@ -179,19 +179,20 @@ def nms_steps(boxes: Tensor, scores: Tensor, iou_threshold: float) -> NmsTrace:
     ``scores`` (N,), ``iou_threshold`` in 0…1. Raises ConfigError for other shapes or thresholds.
     """
     _check_nms_inputs(boxes, scores, iou_threshold)
-    order = torch.sort(scores, descending=True, stable=True).indices.tolist()  # ties keep the input order
-    iou = box_iou(boxes, boxes)  # (N, N)
-    removed: set[int] = set()
+    order = torch.sort(scores, descending=True, stable=True).indices  # (N,) ties keep the input order
+    iou = box_iou(boxes[order], boxes[order])  # (N, N), rows and columns in score order
+    alive = torch.ones(len(order), dtype=torch.bool)  # not removed yet
     steps = []
-    for position, best in enumerate(order):
-        if best in removed:
+    for rank in range(len(order)):
+        if not alive[rank]:
             continue
-        # The best box left is kept; every later box that overlaps it more than the threshold goes.
-        later = [j for j in order[position + 1 :] if j not in removed]
-        hits = tuple(j for j in later if float(iou[best, j]) > iou_threshold)
-        removed.update(hits)
-        steps.append(NmsStep(best, hits, tuple(float(iou[best, j]) for j in hits)))
-    return NmsTrace(tuple(order), tuple(steps))
+        # The best box left is kept; every later box alive that overlaps it more than the threshold goes.
+        hits = alive & (iou[rank] > iou_threshold)
+        hits[: rank + 1] = False
+        alive &= ~hits
+        ranks = hits.nonzero().flatten()  # in score order
+        steps.append(NmsStep(int(order[rank]), tuple(order[ranks].tolist()), tuple(iou[rank, ranks].tolist())))
+    return NmsTrace(tuple(order.tolist()), tuple(steps))
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:

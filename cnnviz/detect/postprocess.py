@@ -65,20 +65,18 @@ def detect_objects(output: Tensor, anchors: Tensor, *, box_weights: tuple[float,
         keep = keep[scores[keep].argsort(descending=True, stable=True)[:max_candidates]]
         cand_boxes, cand_scores, cand_labels = scene_boxes[keep // k], scores[keep], keep % k
         if suppress:
-            kept = _nms_per_class(cand_boxes, cand_scores, cand_labels, iou_threshold, image_size)
+            kept = _nms_per_class(cand_boxes, cand_scores, cand_labels, iou_threshold)
             cand_boxes, cand_scores, cand_labels = cand_boxes[kept], cand_scores[kept], cand_labels[kept]
         n = max_detections if suppress else max_candidates
         found.append(Detections(cand_boxes[:n].cpu(), cand_scores[:n].cpu(), cand_labels[:n].cpu()))
     return found
 
 
-def _nms_per_class(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float, image_size: int) -> Tensor:
-    """NMS in which boxes of different classes never suppress each other, highest score first.
-
-    The trick of torchvision's ``batched_nms``: shift each class's boxes far away from the others'
-    (by class × (image size + 1) pixels), so that boxes of two classes cannot overlap, and run NMS once.
-    """
-    if boxes.shape[0] == 0:
-        return torch.zeros(0, dtype=torch.int64)
-    shifted = boxes.cpu() + (labels.cpu().to(boxes.dtype) * (image_size + 1))[:, None]
-    return nms(shifted, scores.cpu(), iou_threshold)
+def _nms_per_class(boxes: Tensor, scores: Tensor, labels: Tensor, iou_threshold: float) -> Tensor:
+    """NMS in which boxes of different classes never suppress each other: one NMS per class, highest score first."""
+    kept = [torch.zeros(0, dtype=torch.int64)]
+    for c in labels.unique().tolist():
+        mine = (labels == c).nonzero().flatten()
+        kept.append(mine[nms(boxes[mine].cpu(), scores[mine].cpu(), iou_threshold)])
+    kept = torch.cat(kept)
+    return kept[scores[kept].argsort(descending=True, stable=True)]

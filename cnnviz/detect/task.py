@@ -76,14 +76,18 @@ class DetectionTask(Task):
         return share.sum(), int(target.shape[0])
 
     def check_output(self, output: Tensor, data: Any, model_name: str) -> None:
-        want = (self.config.anchors_per_cell * self.config.feature_size**2, 5 + self.config.num_classes)
+        targets = getattr(data, "train_y", None)
+        if targets is None or targets.ndim != 3 or targets.shape[-1] != 5:
+            raise ConfigError.from_key("errors.detector_wrong_targets")
         classes = len(data.class_names)
-        if output.ndim != 3 or tuple(output.shape[1:]) != want or classes != self.config.num_classes:
+        if classes != self.config.num_classes:
+            raise ConfigError.from_key("errors.detector_wrong_classes", model=model_name,
+                                       detector=self.config.num_classes, classes=classes)  # fmt: skip
+        want = (self.config.anchors_per_cell * self.config.feature_size**2, 5 + self.config.num_classes)
+        if output.ndim != 3 or tuple(output.shape[1:]) != want:
             shape = "×".join(map(str, output.shape[1:]))
             raise ConfigError.from_key("errors.detector_wrong_output", model=model_name, shape=shape, anchors=want[0],
                                        columns=want[1], classes=classes)  # fmt: skip
-        if getattr(data, "train_y", None) is None or data.train_y.ndim != 3 or data.train_y.shape[-1] != 5:
-            raise ConfigError.from_key("errors.detector_wrong_targets")
 
     def detections(self, output: Tensor, **thresholds: float) -> list[Detections]:
         """The detections of every scene of ``output`` (see ``cnnviz.detect.detect_objects`` for the thresholds)."""

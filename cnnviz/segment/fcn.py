@@ -19,6 +19,7 @@ ordinary 3×3 convolution (every output is made the same way: no checkerboard).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -34,6 +35,9 @@ __all__ = ["FCN", "FCNConfig", "Upsampling"]
 MAX_WIDTH = 256  # most channels of one convolution (a saved file cannot ask for a network too big to build)
 
 
+BACKGROUND_PRIOR = 0.85  # at the start every pixel says "background" with this probability (about its share)
+
+
 class Upsampling(str, Enum):
     """How the decoder doubles the size of its feature maps."""
 
@@ -47,9 +51,9 @@ class FCNConfig:
 
     class_names: tuple[str, ...]  # the output classes, background first (what a mask value v means)
     image_size: int = 96  # side of the square scenes in pixels (a multiple of 2 ** (len(widths) - 1))
-    widths: tuple[int, ...] = (16, 32, 48, 64)  # channels of the encoder stages, full size first
+    widths: tuple[int, ...] = (24, 48, 64)  # channels of the encoder stages (each halves the size), finest first
     upsampling: Upsampling = Upsampling.TRANSPOSED
-    skip_stage: int = 1  # the encoder stage added into the decoder (1: the 48×48 one of a 96×96 scene)
+    skip_stage: int = 0  # the encoder stage added into the decoder (0: the 48×48 one of a 96×96 scene)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "class_names", tuple(self.class_names))
@@ -61,7 +65,7 @@ class FCNConfig:
             raise ConfigError.from_key("errors.fcn_upsampling", value=repr(self.upsampling), allowed=allowed) from err
         if len(self.class_names) < 2:
             raise ConfigError.from_key("errors.fcn_classes", count=len(self.class_names))
-        if not 2 <= len(self.widths) <= 5 or not all(1 <= w <= MAX_WIDTH for w in self.widths):
+        if not 2 <= len(self.widths) <= 4 or not all(1 <= w <= MAX_WIDTH for w in self.widths):
             raise ConfigError.from_key("errors.fcn_widths", stages=len(self.widths), limit=MAX_WIDTH)
         if not 0 <= self.skip_stage <= len(self.widths) - 2:
             raise ConfigError.from_key("errors.fcn_skip", stage=self.skip_stage, last=len(self.widths) - 2)
@@ -76,7 +80,7 @@ class FCNConfig:
     @property
     def stride(self) -> int:
         """Pixels of the input per cell of the coarsest feature map."""
-        return 2 ** (len(self.widths) - 1)
+        return 2 ** len(self.widths)
 
 
 def _conv_block(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
@@ -106,35 +110,48 @@ class Up(nn.Module):
 
 
 class FCN(nn.Module):
-    """Encoder → decoder with one skip → 1×1 classifier; ``forward`` maps (B, 3, H, W) to scores (B, K + 1, H, W)."""
+    """Encoder → decoder with one skip → 1×1 classifier → ×2 upsampling of the scores.
+
+    ``forward`` maps normalised scenes (B, 3, H, W) to class scores (logits) per pixel (B, K + 1, H, W).
+    """
 
     def __init__(self, config: FCNConfig, *, in_channels: int = 3) -> None:
         super().__init__()
         self.config = config
         w = config.widths
+        # encoder stage i: a 3×3 conv with stride 2 then a 3×3 conv: (B, w[i], H / 2**(i+1), W / 2**(i+1))
         self.encoder = nn.ModuleList(
-            [_conv_block(in_channels, w[0])]
-            + [nn.Sequential(_conv_block(w[i - 1], w[i], stride=2), _conv_block(w[i], w[i])) for i in range(1, len(w))]
+            nn.Sequential(_conv_block(in_channels if i == 0 else w[i - 1], w[i], stride=2), _conv_block(w[i], w[i]))
+            for i in range(len(w))
         )
-        # decoder stage i takes the features of stage i + 1 up to the size of stage i
-        self.ups = nn.ModuleList([Up(w[i + 1], w[i], config.upsampling) for i in range(len(w) - 1)])
+        # decoder stage i: the features of stage i + 1 brought up to the size of stage i, then a 3×3 conv
+        self.ups = nn.ModuleList(Up(w[i + 1], w[i], config.upsampling) for i in range(len(w) - 1))
         self.after = nn.ModuleList(
-            [nn.Sequential(nn.BatchNorm2d(w[i]), nn.ReLU(inplace=True), _conv_block(w[i], w[i])) for i in range(len(w) - 1)]
+            nn.Sequential(nn.BatchNorm2d(w[i]), nn.ReLU(inplace=True), _conv_block(w[i], w[i])) for i in range(len(w) - 1)
         )
-        self.classifier = nn.Conv2d(w[0], config.num_classes, 1)
+        self.classifier = nn.Conv2d(w[0], config.num_classes, 1)  # K + 1 scores per cell of stage 0 (H / 2)
+        self.score_up = Up(config.num_classes, config.num_classes, config.upsampling)  # scores: H / 2 → H
+        self._init_background_prior()
+
+    def _init_background_prior(self) -> None:
+        """Start at P(background) = BACKGROUND_PRIOR everywhere: training skips learning the classes' shares."""
+        bias = self.score_up.conv.bias.detach()
+        bias.zero_()
+        objects = self.config.num_classes - 1
+        bias[0] = math.log(BACKGROUND_PRIOR * objects / (1 - BACKGROUND_PRIOR))  # softmax: e^b / (e^b + K)
 
     def forward(self, x: Tensor) -> Tensor:
-        skips = {}
+        skip = None
         for i, stage in enumerate(self.encoder):
-            x = stage(x)  # (B, w[i], H / 2**i, W / 2**i)
+            x = stage(x)  # (B, w[i], H / 2**(i+1), W / 2**(i+1))
             if i == self.config.skip_stage:
-                skips[i] = x
+                skip = x
         for i in reversed(range(len(self.ups))):
-            x = self.ups[i](x)  # (B, w[i], H / 2**i, W / 2**i)
-            if i in skips:
-                x = x + skips[i]  # the skip connection: finer detail from the encoder
+            x = self.ups[i](x)  # (B, w[i], H / 2**(i+1), W / 2**(i+1))
+            if i == self.config.skip_stage:
+                x = x + skip  # the skip connection: the finer encoder features bring back the detail
             x = self.after[i](x)
-        return self.classifier(x)  # (B, K + 1, H, W) class scores (logits) per pixel
+        return self.score_up(self.classifier(x))  # (B, K + 1, H, W)
 
     @torch.no_grad()
     def upsampling_response(self, stage: int = 0, *, size: int = 12) -> Tensor:

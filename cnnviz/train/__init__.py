@@ -23,6 +23,7 @@ from cnnviz.train import (
     trained,
     trainer,
     transfer,
+    warmup,
 )
 from cnnviz.train.augment import *  # noqa: F403
 from cnnviz.train.callbacks import *  # noqa: F403
@@ -42,7 +43,8 @@ from cnnviz.train.tasks import *  # noqa: F403
 from cnnviz.train.trained import *  # noqa: F403
 from cnnviz.train.trainer import *  # noqa: F403
 from cnnviz.train.transfer import *  # noqa: F403
+from cnnviz.train.warmup import *  # noqa: F403
 
 MODULES = (config, presets, history, callbacks, augment, components, transfer, tasks, kfold, snapshots, trainer)
-MODULES += (trained, step_window, checkpoints, jobs, schedules, fold_results, job_queue)
+MODULES += (trained, step_window, warmup, checkpoints, jobs, schedules, fold_results, job_queue)
 __all__ = [name for module in MODULES for name in module.__all__]

@@ -11,6 +11,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from cnnviz.device import device_label, select_device
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from cnnviz.train.warmup import start_warmup
 
 __all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "error_text", "page_link", "show_error", "t"]
 
@@ -73,6 +74,7 @@ def bootstrap() -> str:
     without app.py). Returns the language code.
     """
     _leave_legacy_pages_mode()
+    start_warmup()  # a first training run then finds torch's one-time work done (once per server process)
     st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
     if LANG_KEY not in st.session_state:
         st.session_state[LANG_KEY] = DEFAULT_LANGUAGE

@@ -31,6 +31,7 @@ from cnnviz.detect import (
 from cnnviz.errors import CnnvizError
 from cnnviz.nets import get_spec
 from cnnviz.ui.base import error_text, t
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.detection_figures import COLOURS, BoxLayer, add_boxes, photo_figure
 from cnnviz.ui.image_input import image_input
 from cnnviz.ui.widgets import bounded_slider
@@ -185,8 +186,10 @@ def _nms_figure(picture: np.ndarray, candidates, trace, step: int):
     for kind in ("removed", "waiting", "now_removed", "kept", "current"):
         indices = groups[kind]
         style = styles[kind]
-        if kind != "removed":
+        if kind in ("kept", "current"):
             style.labels = [f"{i}: {scores[i]:.2f}" for i in indices]
+        elif kind == "now_removed":
+            style.labels = [str(i) for i in indices]
         add_boxes(fig, candidates.boxes[indices], style)
     return fig
 
@@ -233,8 +236,8 @@ def anchors_lesson(photo: LessonPhoto) -> None:
     row = bounded_slider(t("detection.anchor_row"), 0, height - 1, height // 2, key="det_anchor_row", where=first)
     col = bounded_slider(t("detection.anchor_col"), 0, width - 1, width // 2, key="det_anchor_col", where=second)
     shapes = [t("detection.anchor_shape", size=s, ratio=r) for r in ratios for s in sizes]  # ratio-major
-    shape = third.selectbox(t("detection.anchor_which"), range(per_cell), format_func=shapes.__getitem__,
-                            key="det_anchor_shape")  # fmt: skip
+    shape = translated_choice("selectbox", t("detection.anchor_which"), list(range(per_cell)), key="det_anchor_shape",
+                              default=0, where=third, format_func=shapes.__getitem__)  # fmt: skip
     left, right = st.columns(2)
     cell = anchors[(row * width + col) * per_cell : (row * width + col + 1) * per_cell]  # (A, 4)
     left.plotly_chart(_cell_figure(photo.picture, cell, shapes, stride, row, col), key="det_anchor_cell")
@@ -302,7 +305,7 @@ def rcnn_lesson() -> None:
         values = [getattr(c, column) for c in costs]
         table[t(f"detection.rcnn_col.{column}")] = [t(f"detection.proposer.{v}") if isinstance(v, str) else f"{v:,}"
                                                     for v in values]  # fmt: skip
-    st.dataframe(table, hide_index=True, key="det_rcnn_table")
+    st.table(table)
     rcnn, fast = costs[0], costs[1]
     st.latex(rf"\frac{{N \cdot 224^2}}{{H \cdot W}} = \frac{{{rcnn.backbone_passes:,} \cdot 224^2}}"
              rf"{{{int(height)} \cdot {int(width)}}} \approx {rcnn.backbone_pixels / fast.backbone_pixels:,.0f}"
@@ -315,7 +318,8 @@ def rcnn_lesson() -> None:
 
 def _pipelines_diagram() -> str:
     """Three rows of boxes: what each detector runs, the shared parts in one colour."""
-    lines = ["digraph { rankdir=LR; node [shape=box, style=filled, fontname=sans, fontsize=11];"]
+    lines = ["digraph { rankdir=LR; node [shape=box, style=filled, fontname=sans, fontsize=11];",
+             "{ rank=same; " + " -> ".join(f'"{name}"' for name in PIPELINES) + " [style=invis]; }"]
     for name in PIPELINES:
         lines.append(f'"{name}" [label="{t(f"detection.pipeline.{name}")}", shape=plaintext, style=""];')
         previous = name

@@ -125,8 +125,9 @@ def add_align_grid(fig: go.Figure, samples: AlignSamples, bins_name: str, points
 
 def pooled_figure(values: np.ndarray, title: str, *, low: float, high: float) -> go.Figure:
     """The pooled grid (out_h, out_w) with each value written in its cell; colours on a shared ``low…high`` scale."""
-    fig = go.Figure(go.Heatmap(z=values, colorscale="Viridis", zmin=low, zmax=high, showscale=False,
-                               text=np.round(values, 2), texttemplate="%{text}", hoverinfo="skip"))  # fmt: skip
+    text = [[f"{v:.2f}" for v in row] for row in values.tolist()]
+    fig = go.Figure(go.Heatmap(z=values.tolist(), colorscale="Viridis", zmin=low, zmax=high, showscale=False, text=text,
+                               texttemplate="%{text}", hoverinfo="skip"))  # fmt: skip
     rows, cols = values.shape
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False, scaleanchor="x")

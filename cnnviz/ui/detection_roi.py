@@ -71,8 +71,8 @@ def roi_lesson(photo: LessonPhoto) -> None:
     labels = {name: _stage_label(name, maps[name], side) for name in names}
     first, second, third = st.columns(3)
     default = next((n for n in names if side // maps[n].shape[-1] == 16), names[0])
-    layer = first.selectbox(t("detection.roi_layer"), names, index=names.index(default), format_func=labels.__getitem__,
-                            key="det_roi_layer")  # fmt: skip
+    layer = translated_choice("selectbox", t("detection.roi_layer"), names, key="det_roi_layer", default=default,
+                              where=first, format_func=labels.__getitem__)  # fmt: skip
     with second:
         bins = bounded_slider(t("detection.roi_output"), 1, 7, 3, key="det_roi_output")
     with third:
@@ -130,11 +130,12 @@ def _show_maps(photo: LessonPhoto, box: torch.Tensor, plane: np.ndarray, bins: i
 def _show_pooled(pooled: np.ndarray, aligned: np.ndarray) -> None:
     left, middle, right = st.columns(3)
     low, high = float(min(pooled.min(), aligned.min())), float(max(pooled.max(), aligned.max()))
-    left.latex(r"\text{RoI pool:}\quad y_{ij} = \max_{(h, w) \in \text{bin}_{ij}} f(h, w)")
-    left.latex(r"\text{RoI align:}\quad y_{ij} = \frac{1}{g_h g_w} \sum_{k=1}^{g_h g_w} f_{\text{bilinear}}(y_k, x_k)")
-    left.latex(r"f_{\text{bilinear}}(y, x) = \sum_{h, w} \max(0, 1 - |y - h|)\,\max(0, 1 - |x - w|)\, f(h, w)")
+    left.markdown(t("detection.roi_values_intro"))
     middle.plotly_chart(pooled_figure(pooled, t("detection.roi_pool_values"), low=low, high=high),
                         key="det_roi_pool_values")  # fmt: skip
     right.plotly_chart(pooled_figure(aligned, t("detection.roi_align_values"), low=low, high=high),
                        key="det_roi_align_values")  # fmt: skip
+    st.latex(r"\text{RoI pool:}\quad y_{ij} = \max_{(h, w) \in \text{bin}_{ij}} f(h, w)")
+    st.latex(r"\text{RoI align:}\quad y_{ij} = \frac{1}{g_h g_w} \sum_{k=1}^{g_h g_w} f_{\text{bilinear}}(y_k, x_k),"
+             r"\quad f_{\text{bilinear}}(y, x) = \sum_{h, w} \max(0, 1 - |y - h|)\,\max(0, 1 - |x - w|)\, f(h, w)")
     st.markdown(t("detection.roi_explain"))

@@ -21,11 +21,13 @@ from cnnviz.errors import Phrase
 from cnnviz.nets import ModelSpec, count_parameters, spec_for_data
 from cnnviz.train import (
     BUILT_MODEL,
+    CrossValidation,
     FeatureProjection,
     JobSnapshot,
     TrainConfig,
     TrainedModel,
     TrainingJob,
+    cross_validation,
     save_trained,
 )
 from cnnviz.ui.base import current_language, t
@@ -41,6 +43,7 @@ __all__ = [
     "alive_probe",
     "can_look_inside",
     "look_inside",
+    "make_record",
     "message_text",
     "record_run",
     "run_model_label",
@@ -85,6 +88,9 @@ class RunRecord:
     dataset: str  # the data set the classes belong to (for their display names)
     mistakes: tuple[tuple[np.ndarray, int, int], ...]  # (uint8 image (H, W) or (H, W, 3), true, predicted)
     features: FeatureProjection | None = None  # transfer learning over cached features: the features in 2-D
+    config: TrainConfig | None = None  # the settings of the run
+    number: int = 0  # the run's number in this session (1, 2, ...)
+    cross_validation: CrossValidation | None = None  # k-fold runs: every fold's best score, their mean ± std
 
 
 def message_text(message: Phrase | None) -> str:
@@ -93,23 +99,47 @@ def message_text(message: Phrase | None) -> str:
 
 
 def record_run(job: TrainingJob) -> RunRecord:
-    """Keep what the page needs from a finished job, and hand its model to the Feature-maps page."""
+    """Keep what the page needs from a finished job, free the rest, and hand its model to the Feature-maps page.
+
+    The session keeps its last MAX_RUNS runs; only the last one keeps its per-epoch pictures and mistakes
+    (the others are drawn as curves and a table row), and models of dropped runs leave the Feature-maps page.
+    """
     runs: list[RunRecord] = st.session_state.setdefault(RUNS_KEY, [])
-    snap, history, trained = job.snapshot(), job.history, job.trained
     c = job.config
     number = st.session_state[RUN_COUNT_KEY] = st.session_state.get(RUN_COUNT_KEY, 0) + 1
     label = t("train.run_label", n=number, model=run_model_label(c), optimizer=t(f"train.opt.{c.optimizer.value}"),
               lr=c.learning_rate, batch=c.batch_size)  # fmt: skip
-    mistakes = _mistakes(job) if job.trainer.data is not None else ()
-    dataset = trained.dataset if trained else c.dataset
-    record = RunRecord(label, id(job), snap, trained, _downloads(job), history.confusion, tuple(history.class_names),
-                       dataset, mistakes, history.features)  # fmt: skip
-    runs.append(record)
+    record = make_record(job, label, number)
+    runs[:] = [_slim(r) for r in runs] + [record]
+    models = st.session_state.setdefault(SESSION_MODELS, {})
+    for dropped in runs[:-MAX_RUNS]:
+        models.pop(dropped.label, None)
     del runs[:-MAX_RUNS]
-    job.release()  # the data set (tens of MB) is not needed any more
+    trained = record.trained
     if trained is not None and can_look_inside(trained.model):
-        st.session_state.setdefault(SESSION_MODELS, {})[label] = {"model": trained.model, "spec": _spec(trained, label)}
+        models[label] = {"model": trained.model, "spec": _spec(trained, label)}
     return record
+
+
+def make_record(job: TrainingJob, label: str, number: int = 0) -> RunRecord:
+    """Build the record of a finished job (its download bytes, mistakes, confusion), then release the job.
+
+    After this the job holds its final snapshot, history and trained model only (``TrainingJob.release``).
+    """
+    snap, history, trained = job.snapshot(), job.history, job.trained
+    mistakes = _mistakes(job) if job.trainer is not None and job.trainer.data is not None else ()
+    dataset = trained.dataset if trained else job.config.dataset
+    cv = cross_validation(snap.fold_results) if snap.fold_results else None
+    record = RunRecord(label, id(job), snap, trained, _downloads(job), history.confusion, tuple(history.class_names),
+                       dataset, mistakes, history.features, job.config, number, cv)  # fmt: skip
+    job.release()  # the data set (tens of MB), optimizer state and best-epoch weights are not needed any more
+    return record
+
+
+def _slim(record: RunRecord) -> RunRecord:
+    """An earlier run as the page still shows it: its curves and table row, without pictures or mistakes."""
+    snap = replace(record.snapshot, snapshots=(), step_stats=())
+    return replace(record, snapshot=snap, mistakes=())
 
 
 def can_look_inside(model: torch.nn.Module) -> bool:

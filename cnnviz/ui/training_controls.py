@@ -18,7 +18,6 @@ import torch
 from cnnviz.device import allowed_cpus, available_devices, device_label, select_device
 from cnnviz.train import (
     Monitor,
-    OptimizerName,
     Precision,
     Schedule,
     TrainConfig,
@@ -27,7 +26,7 @@ from cnnviz.train import (
     run_steps,
     split_sizes,
 )
-from cnnviz.ui.base import t
+from cnnviz.ui.base import current_language, t
 
 __all__ = [
     "CONTROL_FIELDS",
@@ -82,20 +81,14 @@ def device_row() -> None:
 
 
 def _device_choice(name: str) -> str:
-    label = device_label(select_device(name), _lang())
+    label = device_label(select_device(name), current_language())
     return t("train_controls.device_auto", device=label) if name == "auto" else label
-
-
-def _lang() -> str:
-    from cnnviz.ui.base import current_language
-
-    return current_language()
 
 
 def _precision_text(precision: Precision, device: torch.device) -> str:
     """Which number type the run computes in on ``device`` (the plan the Trainer builds)."""
     plan = precision_plan(precision, device)
-    label = device_label(device, _lang())
+    label = device_label(device, current_language())
     if plan.autocast_dtype is None:
         return t("train_controls.uses_fp32")
     if plan.grad_scaler:
@@ -111,7 +104,7 @@ def callbacks_section() -> tuple[Any, Any, Any]:
     with st.expander(t("train_controls.section_callbacks")):
         left, right = st.columns([2, 3])
         with left:
-            schedule = st.selectbox(t("train.schedule"), list(Schedule), format_func=lambda s: t(f"train.sched.{s.value}"),
+            schedule = st.selectbox(t("train.schedule"), list(Schedule), format_func=_schedule_label,
                                     key=widget_key("schedule"), help=t("train_controls.schedule_help"))  # fmt: skip
             if schedule is Schedule.ONE_CYCLE:
                 st.slider(t("train_controls.warmup"), 0.05, 0.95, step=0.05, key=widget_key("warmup"),
@@ -127,9 +120,14 @@ def callbacks_section() -> tuple[Any, Any, Any]:
             monitor = st.selectbox(t("train_controls.monitor"), list(Monitor), format_func=_monitor_label,
                                    key=widget_key("monitor"), help=t("train_controls.monitor_help"))  # fmt: skip
             patience_note = st.empty()
-            st.caption(t("train_controls.checkpoint", metric=_monitor_label(Monitor(monitor))))
+            loss = Monitor(monitor) is Monitor.VAL_LOSS
+            st.caption(t("train_controls.checkpoint_loss" if loss else "train_controls.checkpoint_accuracy"))
         curve = right.empty()
     return curve, schedule_note, patience_note
+
+
+def _schedule_label(schedule: Schedule) -> str:
+    return t(f"train.sched.{schedule.value}")
 
 
 def _monitor_label(monitor: Monitor) -> str:
@@ -199,17 +197,16 @@ def fill_slots(slots: ControlSlots, config: TrainConfig, given: tuple[int, int] 
         slots.split.caption(t("train_controls.split", train=n_train, val=n_val))
     slots.curve.plotly_chart(lr_figure(config, given), key="train_lr_curve", config={"displayModeBar": False})
     if config.schedule is Schedule.STEP and config.step_every >= config.epochs:
-        slots.schedule_note.caption(t("train_controls.step_never", every=config.step_every, epochs=config.epochs))
+        slots.schedule_note.caption(t("train_controls.step_never", every=config.step_every))
     if 0 < config.patience and config.patience >= config.epochs:
-        slots.patience_note.caption(t("train_controls.patience_never", n=config.patience, epochs=config.epochs))
+        slots.patience_note.caption(t("train_controls.patience_never", n=config.epochs, first=config.patience + 1))
 
 
 def lr_figure(config: TrainConfig, given: tuple[int, int] | None = None) -> go.Figure:
     """The learning rate at every step of the run, against epochs (the Trainer's own scheduler, stepped)."""
     per_epoch, total = run_steps(config, given)
     drawn = max(1, min(per_epoch, CURVE_STEPS // config.epochs))  # the same shape, at a coarser grain
-    rates = _curve(config.optimizer, config.learning_rate, config.schedule, config.warmup, config.step_every,
-                   config.step_gamma, config.epochs, drawn)  # fmt: skip
+    rates = _curve(config, drawn)
     epochs = np.arange(rates.size) / drawn
     fig = go.Figure(go.Scatter(x=epochs, y=rates, mode="lines", line=dict(width=2), name=t("train_controls.lr"),
                                hovertemplate=t("train_controls.lr_hover") + "<extra></extra>"))  # fmt: skip
@@ -221,8 +218,5 @@ def lr_figure(config: TrainConfig, given: tuple[int, int] | None = None) -> go.F
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _curve(optimizer: OptimizerName, learning_rate: float, schedule: Schedule, warmup: float, step_every: int,
-           step_gamma: float, epochs: int, per_epoch: int) -> np.ndarray:  # fmt: skip
-    config = TrainConfig(optimizer=optimizer, learning_rate=learning_rate, schedule=schedule, warmup=warmup,
-                         step_every=step_every, step_gamma=step_gamma, epochs=epochs)  # fmt: skip
+def _curve(config: TrainConfig, per_epoch: int) -> np.ndarray:
     return lr_curve(config, per_epoch)

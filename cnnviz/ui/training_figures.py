@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
+from cnnviz.errors import Phrase
 from cnnviz.train import EpochStats, FeatureProjection, JobSnapshot, RunStatus
 from cnnviz.ui.base import t
 
@@ -16,18 +18,31 @@ if TYPE_CHECKING:  # only for annotations
     from cnnviz.ui.training import RunRecord
 
 __all__ = [
-    "clipped_losses",
+    "MARK_KINDS",
+    "LossMark",
     "confusion_figure",
     "curves_figure",
     "features_figure",
     "log_loss_axis",
     "loss_cap",
+    "loss_marks",
+    "loss_text",
     "step_position",
 ]
 
 
-LOSS_CLIP_FACTOR = 1e8  # losses above this × the smallest one (and inf, NaN) are drawn at that height, marked ✕
+LOSS_CLIP_FACTOR = 1e8  # losses above this × the smallest one (and inf, NaN) are drawn lower, marked ✕
 WIDE_LOSS_RATIO = 20.0  # losses spanning more than this factor get a log axis (a diverged run always does)
+MARK_KINDS = ("clipped", "exploded", "not_finite")  # why a training window is marked ✕ (catalog train_live.mark.*)
+
+
+@dataclass(frozen=True)
+class LossMark:
+    """A training window drawn with a ✕: where a diverged run's loss blew up, or a loss too large to draw."""
+
+    step: int
+    loss: float  # the value recorded
+    kind: str  # one of MARK_KINDS
 
 
 def curves_figure(
@@ -35,9 +50,9 @@ def curves_figure(
 ) -> go.Figure:
     """Train (per window) and validation (per epoch) loss or accuracy against epochs (fractional for windows).
 
-    Accuracy sits on [0, 1]; loss goes on a log axis when it spans a wide range or the run diverged, and a
-    loss too large to draw (inf, NaN, or ≥ LOSS_CLIP_FACTOR × the smallest) is drawn at the top as ✕ whose
-    hover gives the value. ``runs``: earlier runs whose validation curves are added dashed.
+    Accuracy sits on [0, 1]; loss goes on a log axis when it spans a wide range or the run diverged; the window
+    where a diverged run blew up, and a loss too large to draw (inf, NaN, ≥ LOSS_CLIP_FACTOR × the smallest,
+    drawn lower), get a ✕ whose hover says what happened. ``runs``: earlier runs' validation curves, dashed.
     """
     fig = go.Figure()
     steps = snap.step_stats
@@ -46,6 +61,7 @@ def curves_figure(
         mode = "lines" if len(steps) > 40 else "lines+markers"
         if metric == "loss":
             _add_losses(fig, x, [s.loss for s in steps], t("train.curve_train"), loss_cap(snap), mode=mode)
+            _add_marks(fig, snap)
         else:
             fig.add_scatter(x=x, y=[s.accuracy for s in steps], name=t("train.curve_train"), mode=mode)
     _add_epochs(fig, snap.epoch_stats, metric, t("train.curve_val"), loss_cap(snap), dash=None)
@@ -67,7 +83,7 @@ def curves_figure(
 
 
 def step_position(snap: JobSnapshot, step: int) -> float:
-    """Where optimizer step ``step`` (1-based, counted over the run) ends, in epochs: the last of epoch e is at e."""
+    """Where optimizer step ``step`` (1-based, counted over the run) ends, in epochs: epoch e's last step is at e."""
     per_epoch = snap.total_steps // max(snap.epochs, 1)
     return step / per_epoch if per_epoch else 0.0
 
@@ -87,36 +103,60 @@ def loss_cap(snap: JobSnapshot) -> tuple[float, float]:
     return limit, min(limit, 10 * max(drawn)) if drawn else limit
 
 
-def clipped_losses(snap: JobSnapshot) -> list[tuple[int, float]]:
-    """(step, loss) of every training window whose loss is drawn clipped at the top (inf, NaN or huge)."""
+def loss_marks(snap: JobSnapshot) -> list[LossMark]:
+    """The training windows drawn with a ✕: losses too large to draw, and the window where a diverged run blew up.
+
+    The trainer records the window in which a run diverges, above every loss before it (a NaN or inf loss as a
+    finite stand-in, its message says so): so a diverged run's last window is marked when it is its largest.
+    """
     limit, _ = loss_cap(snap)
-    return [(s.step, s.loss) for s in snap.step_stats if not (math.isfinite(s.loss) and s.loss < limit)]
+    marks = {s.step: LossMark(s.step, s.loss, "clipped") for s in snap.step_stats
+             if not (math.isfinite(s.loss) and s.loss < limit)}  # fmt: skip
+    steps = snap.step_stats
+    if snap.status is RunStatus.DIVERGED and steps and all(steps[-1].loss >= s.loss for s in steps if not math.isnan(s.loss)):
+        kind = "not_finite" if _not_finite(snap.message) or not math.isfinite(steps[-1].loss) else "exploded"
+        marks[steps[-1].step] = LossMark(steps[-1].step, steps[-1].loss, kind)
+    return sorted(marks.values(), key=lambda m: m.step)
+
+
+def _not_finite(message: Phrase | None) -> bool:
+    """True when a divergence message says the loss became NaN or infinite (not merely huge)."""
+    what = message.values.get("what") if message is not None else None
+    return isinstance(what, Phrase) and what.key == "errors.run_loss_not_finite"
 
 
 def log_loss_axis(snap: JobSnapshot) -> bool:
     """True for a diverged run, and for losses spanning more than WIDE_LOSS_RATIO."""
-    if snap.status is RunStatus.DIVERGED or clipped_losses(snap):
+    if snap.status is RunStatus.DIVERGED or loss_marks(snap):
         return True
     positive = [v for v in _losses(snap) if math.isfinite(v) and v > 0]
     return bool(positive) and max(positive) > WIDE_LOSS_RATIO * min(positive)
 
 
+def _drawn(value: float, cap: tuple[float, float]) -> float:
+    limit, height = cap
+    return value if math.isfinite(value) and value < limit else height
+
+
 def _add_losses(fig: go.Figure, x: list[float], y: list[float], name: str, cap: tuple[float, float], *, mode: str,
                 dash: str | None = None) -> None:  # fmt: skip
-    """A loss curve; values that cannot be drawn (``loss_cap``) sit at its height, marked ✕, hover giving the value."""
-    limit, height = cap
-    drawable = [math.isfinite(v) and v < limit for v in y]
-    fig.add_scatter(x=x, y=[v if ok else height for v, ok in zip(y, drawable, strict=True)], name=name, mode=mode,
-                    line=dict(dash=dash))  # fmt: skip
-    bad = [(xi, v) for xi, v, ok in zip(x, y, drawable, strict=True) if not ok]
-    if bad:
-        hover = [t("train_live.clipped_hover", loss=_loss_text(v), cap=f"{height:.3g}") for _, v in bad]
-        fig.add_scatter(x=[b[0] for b in bad], y=[height] * len(bad), mode="markers", hovertext=hover,
-                        name=t("train_live.clipped_legend"), marker=dict(symbol="x", size=12, color="#d62728"),
-                        hoverinfo="text+x")  # fmt: skip
+    """A loss curve; a value too large to draw (``loss_cap``) sits at the cap's height."""
+    fig.add_scatter(x=x, y=[_drawn(v, cap) for v in y], name=name, mode=mode, line=dict(dash=dash))
 
 
-def _loss_text(value: float) -> str:
+def _add_marks(fig: go.Figure, snap: JobSnapshot) -> None:
+    """A red ✕ on every marked training window, its hover saying what happened and the value recorded."""
+    marks, cap = loss_marks(snap), loss_cap(snap)
+    if not marks:
+        return
+    hover = [t(f"train_live.mark.{m.kind}", loss=loss_text(m.loss), cap=f"{cap[1]:.3g}") for m in marks]
+    fig.add_scatter(x=[step_position(snap, m.step) for m in marks], y=[_drawn(m.loss, cap) for m in marks],
+                    mode="markers", hovertext=hover, hoverinfo="text+x", name=t("train_live.mark_legend"),
+                    marker=dict(symbol="x", size=13, color="#d62728"))  # fmt: skip
+
+
+def loss_text(value: float) -> str:
+    """A loss for people: 3 significant digits, NaN, or ∞."""
     return f"{value:.3g}" if math.isfinite(value) else ("NaN" if math.isnan(value) else "∞")
 
 

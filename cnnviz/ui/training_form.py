@@ -2,7 +2,8 @@
 
 Each widget's key is ``train_<field>`` after the ``TrainConfig`` field it sets (``train_learning_rate``,
 ``train_augmentation_flip``, ...); ``form_config`` is the one conversion of widget values into a
-``TrainConfig``. A preset is a ``TrainConfig`` (``cnnviz.train.PRESETS``) copied into the widgets.
+``TrainConfig``. A preset is a ``TrainConfig`` (``cnnviz.train.PRESETS``) copied into the widgets. The
+device, callbacks, schedule and validation controls are drawn by ``training_controls``.
 """
 
 from __future__ import annotations
@@ -14,23 +15,24 @@ from streamlit.errors import StreamlitAPIException
 
 from cnnviz.arch import build_network
 from cnnviz.data import DATASETS, ArchiveData, available_datasets
-from cnnviz.errors import ConfigError
+from cnnviz.device import available_devices
+from cnnviz.errors import CnnvizError, ConfigError
 from cnnviz.nets import available_models, get_spec
 from cnnviz.train import (
     BUILT_MODEL,
     PRESETS,
     InitName,
     OptimizerName,
-    Precision,
-    Schedule,
     TrainConfig,
     config_from_flat,
     flatten_config,
     get_preset,
     load_archive_for,
 )
+from cnnviz.ui import training_controls as controls
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.labels import dataset_label, model_label
+from cnnviz.ui.training_controls import widget_key
 from cnnviz.ui.widgets import bounded_slider
 
 __all__ = [
@@ -49,11 +51,12 @@ __all__ = [
 
 # The TrainConfig fields the form edits (flat names, see cnnviz.train.flatten_config); the rest keep their defaults.
 FORM_FIELDS = (
-    "model", "dataset", "n_train", "n_val", "epochs", "batch_size", "optimizer", "learning_rate", "schedule",
-    "momentum", "weight_decay", "init", "batch_norm", "dropout", "augmentation_flip", "augmentation_crop",
-    "augmentation_rotation", "augmentation_color_jitter", "patience", "precision", "seed", "transfer",
+    "model", "dataset", "n_train", "n_val", "epochs", "batch_size", "optimizer", "learning_rate", "momentum",
+    "weight_decay", "init", "batch_norm", "dropout", "augmentation_flip", "augmentation_crop", "augmentation_rotation",
+    "augmentation_color_jitter", "seed", "transfer", *controls.CONTROL_FIELDS,
 )  # fmt: skip
-PRESET_FIELDS = tuple(name for name in FORM_FIELDS if name != "transfer")  # a preset leaves transfer as it is
+# A preset leaves transfer and the device as they are (the learner's own choices, not part of a story).
+PRESET_FIELDS = tuple(name for name in FORM_FIELDS if name not in ("transfer", "device"))
 DEFAULT_PRESET = "baseline"
 SAVED_KEY = "train_form"  # a plain copy of the form: Streamlit drops widget state when the user visits another page
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
@@ -86,11 +89,6 @@ def _own_changed() -> None:
             st.session_state[widget_key(name)] = value
 
 
-def widget_key(field: str) -> str:
-    """The session-state key of the widget that edits TrainConfig field ``field``."""
-    return f"train_{field}"
-
-
 def apply_preset() -> None:
     """Widget callback: copy the chosen preset into the form's widgets."""
     values = flatten_config(get_preset(st.session_state["train_preset"]))
@@ -102,9 +100,14 @@ def _init_widgets() -> None:
     saved = st.session_state.get(SAVED_KEY, {})
     defaults = flatten_config(PRESETS[DEFAULT_PRESET]) | {"own": False, "preset": DEFAULT_PRESET}
     for name in (*FORM_FIELDS, "own", "preset"):
-        st.session_state.setdefault(widget_key(name), saved.get(name, defaults[name]))
+        key = widget_key(name)
+        # Written back every run, so that a widget drawn only sometimes (momentum, the step schedule's settings)
+        # leaves its last value, not an older one, behind when Streamlit drops its state on a visit elsewhere.
+        st.session_state[key] = st.session_state[key] if key in st.session_state else saved.get(name, defaults[name])
     if st.session_state[widget_key("model")] not in model_options():  # the builder's network is gone
         st.session_state[widget_key("model")] = defaults["model"]
+    if st.session_state[widget_key("device")] not in available_devices():  # a saved GPU choice on a server without
+        st.session_state[widget_key("device")] = defaults["device"]
 
 
 def _save_widgets() -> None:
@@ -142,8 +145,12 @@ def config_form() -> tuple[TrainConfig, bool]:
         _optimizer_settings(transfer)
     with reg_col:
         _regularisation_settings(transfer, st.session_state[widget_key("model")] == BUILT_MODEL)
+    controls.device_row()
+    slots = controls.ControlSlots(*controls.callbacks_section(), controls.validation_section())
     _save_widgets()
-    return form_config(), own
+    config = form_config()
+    controls.fill_slots(slots, config, _zip_sizes(config.model) if own else None)
+    return config, own
 
 
 def _data_settings() -> tuple[bool, bool]:
@@ -170,14 +177,10 @@ def _optimizer_settings(transfer: bool) -> None:
                              key="train_optimizer")  # fmt: skip
     st.number_input(t("train.learning_rate"), 1e-6, 100.0, format="%.4g", key="train_learning_rate",
                     help=t("train.learning_rate_help"))  # fmt: skip
-    st.selectbox(t("train.schedule"), list(Schedule), format_func=lambda s: t(f"train.sched.{s.value}"),
-                 key="train_schedule")  # fmt: skip
     if optimizer in (OptimizerName.MOMENTUM, OptimizerName.NESTEROV):
         st.slider(t("train.momentum"), 0.0, 0.99, key="train_momentum")
     st.selectbox(t("train.init"), list(InitName), format_func=lambda i: t(f"train.init.{i.value}"), key="train_init",
                  help=t("train.init_transfer_help") if transfer else None)  # fmt: skip
-    st.selectbox(t("train.precision"), list(Precision), format_func=lambda p: t(f"train.prec.{p.value}"),
-                 key="train_precision", help=t("train.precision_help"))  # fmt: skip
     st.number_input(t("train.seed"), 0, 10_000, key="train_seed")
 
 
@@ -195,7 +198,6 @@ def _regularisation_settings(transfer: bool, built: bool) -> None:
     st.checkbox(t("train.crop"), key="train_augmentation_crop")
     bounded_slider(t("train.rotation"), 0, 45, key="train_augmentation_rotation")
     st.slider(t("train.jitter"), 0.0, 0.5, step=0.05, key="train_augmentation_color_jitter")
-    st.number_input(t("train.patience"), 0, 50, key="train_patience", help=t("train.patience_help"))
 
 
 def user_archive(model: str) -> ArchiveData | None:
@@ -213,6 +215,18 @@ def user_archive(model: str) -> ArchiveData | None:
     if data.skipped:
         st.info(t("train.zip_skipped", n=data.skipped, names=", ".join(data.skipped_names)))
     return data
+
+
+def _zip_sizes(model: str) -> tuple[int, int] | None:
+    """The (training, validation) images of the uploaded zip, None before one is uploaded or when it cannot be read."""
+    upload = st.session_state.get("train_zip")
+    if upload is None:
+        return None
+    try:
+        split = _load_archive(upload.getvalue(), ZIP_MODEL if model == BUILT_MODEL else model).split
+    except CnnvizError:  # user_archive shows why, just below
+        return None
+    return int(split.train_x.shape[0]), int(split.val_x.shape[0])
 
 
 @st.cache_data(max_entries=2, show_spinner=False)

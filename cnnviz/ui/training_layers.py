@@ -186,15 +186,16 @@ def _filters_view(shot: EpochSnapshot, labels: dict[str, str], *, frozen: bool) 
     layer = shot.layer(_pick(names, labels, LAYER_KEY))
     first, label = layer.name == names[0], labels[layer.name]
     cols = st.columns([2, 3])
-    key = "train_live.filters_first" if first and layer.filters.shape[1] in (1, 3) else "train_live.filters_deep"
-    cols[0].image(layer_filters_image(layer, first=first), caption=t(key, layer=label, epoch=shot.epoch))
+    filters = t("train.filters" if first else "train_live.filters_deep", layer=label, epoch=shot.epoch)
+    cols[0].image(layer_filters_image(layer, first=first), caption=filters)
     rows, inputs = layer.filters.shape[:2]
     if rows < layer.out_channels or inputs < layer.in_channels // layer.groups:
         cols[0].caption(t("train_live.filters_kept", rows=rows, total=layer.out_channels, cols=inputs,
                           inputs=layer.in_channels // layer.groups))  # fmt: skip
     if layer.maps is None:
         return
-    cols[1].image(layer_maps_image(layer), caption=t("train_live.maps", layer=label, epoch=shot.epoch))
+    maps = t("train.probe_maps" if first else "train_live.maps", layer=label, epoch=shot.epoch)
+    cols[1].image(layer_maps_image(layer), caption=maps)
     kept, (h, w) = layer.maps.levels.shape[0], layer.maps.levels.shape[1:]
     if kept < layer.out_channels or (h, w) != layer.map_size:
         cols[1].caption(t("train_live.maps_kept", n=kept, total=layer.out_channels, h=layer.map_size[0],

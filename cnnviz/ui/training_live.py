@@ -7,8 +7,6 @@ reruns once, so the results below appear and the fragment stops ticking.
 
 from __future__ import annotations
 
-import math
-
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -17,7 +15,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.train import JobSnapshot, TrainConfig, TrainingJob
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.training import JOB_KEY, alive_probe, record_run
-from cnnviz.ui.training_figures import clipped_losses, curves_figure, features_figure, step_position
+from cnnviz.ui.training_figures import curves_figure, features_figure, loss_marks, loss_text, step_position
 from cnnviz.ui.training_layers import inside_network
 from cnnviz.ui.training_status import progress_section
 from cnnviz.ui.widgets import bounded_slider
@@ -113,13 +111,12 @@ def _controls(job: TrainingJob | None, snap: JobSnapshot | None, config: TrainCo
 
 
 def _curves(snap: JobSnapshot, *, mark_epoch: int | None) -> None:
-    """Loss and accuracy side by side; a caption when a loss too large to draw was clipped to the top."""
+    """Loss and accuracy side by side; a caption saying what a ✕ on the loss marks."""
     charts = st.columns(2)
     for col, metric in zip(charts, ("loss", "accuracy"), strict=True):
         col.plotly_chart(curves_figure(snap, metric=metric, mark_epoch=mark_epoch), key=f"train_chart_{metric}")
-    clipped = clipped_losses(snap)
-    if clipped:
-        step, loss = clipped[0]
-        where = step_position(snap, step)
-        st.caption(t("train_live.clipped_caption", n=len(clipped), step=step, epoch=f"{where:.2f}",
-                     loss=f"{loss:.3g}" if math.isfinite(loss) else str(loss)))  # fmt: skip
+    marks = loss_marks(snap)
+    if marks:
+        mark = marks[-1]
+        st.caption(t(f"train_live.mark_caption.{mark.kind}", step=mark.step, loss=loss_text(mark.loss),
+                     epoch=f"{step_position(snap, mark.step):.2f}"))  # fmt: skip
