@@ -7,6 +7,7 @@ import streamlit as st
 from cnnviz.ui import bootstrap, t
 from cnnviz.ui.detection import anchors_lesson, iou_lesson, lesson_photo, nms_lesson, rcnn_lesson
 from cnnviz.ui.detection_roi import roi_lesson
+from cnnviz.ui.detection_training import training_section
 
 bootstrap()
 st.title(t("detection.title"))
@@ -23,3 +24,4 @@ roi_lesson(photo)
 rcnn_lesson()
 
 # --- a one-stage detector trained live (below) ---------------------------------------------------
+training_section()

@@ -9,6 +9,7 @@ from cnnviz.ui import bootstrap, error_text, t
 from cnnviz.ui import training_form as form
 from cnnviz.ui import training_live as live
 from cnnviz.ui import training_results as results
+from cnnviz.ui import training_runs as runs
 
 bootstrap()
 st.title(t("train.title"))
@@ -29,5 +30,6 @@ if config is not None and own and archive is None:
     st.info(t("train.zip_needed"))
 
 live.live_panel(config, archive, ready=ready)  # a fragment: reruns every second while a run trains
+runs.runs_section()  # every run of the session: a table, and chosen runs side by side
 results.results_section()
 results.load_section()

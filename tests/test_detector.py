@@ -18,9 +18,9 @@ from cnnviz.data import load_scenes
 from cnnviz.detect import (
     BOX_WEIGHTS,
     DETECTION_TRAINING,
+    DetectionTask,
     Detector,
     DetectorConfig,
-    DetectionTask,
     detect_objects,
     detection_loss,
     detection_parts,

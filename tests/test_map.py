@@ -35,7 +35,8 @@ def test_hand_worked_example() -> None:
     # mAP = (34/45 + 0) / 2 = 17/45.
     scene_a = _dets([(0.9, 0, 0, 0, 10, 10), (0.8, 0, 0, 0, 10, 10), (0.5, 0, 20, 0, 30, 12), (0.3, 2, 0, 0, 5, 5)])
     scene_b = _dets([(0.7, 0, 0, 0, 10, 8), (0.6, 0, 5, 0, 15, 10), (0.95, 1, 40, 40, 50, 50)])
-    truth_boxes = [torch.tensor([[0.0, 0, 10, 10], [20, 0, 30, 10], [40, 40, 50, 50]]), torch.tensor([[0.0, 0, 10, 10]])]
+    truth_a = torch.tensor([[0.0, 0, 10, 10], [20, 0, 30, 10], [40, 40, 50, 50]])
+    truth_boxes = [truth_a, torch.tensor([[0.0, 0, 10, 10]])]
     truth_labels = [torch.tensor([0, 0, 1]), torch.tensor([0])]
     result = mean_average_precision([scene_a, scene_b], truth_boxes, truth_labels, num_classes=3)
     assert result.per_class[0] == pytest.approx(34 / 45, abs=1e-9)
@@ -101,7 +102,7 @@ def _reference_ap(dets: list[tuple[float, int, list[float]]], truth: dict[int, l
 
 def _random_case(rng: random.Random, scenes: int, classes: int) -> tuple[list, list, list]:
     found, truth_boxes, truth_labels = [], [], []
-    for s in range(scenes):
+    for _ in range(scenes):
         truths = []
         for _ in range(rng.randint(0, 4)):
             x, y, w, h = rng.uniform(0, 60), rng.uniform(0, 60), rng.uniform(8, 30), rng.uniform(8, 30)

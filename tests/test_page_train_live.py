@@ -4,6 +4,7 @@ Korean."""
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
@@ -46,10 +47,14 @@ def _page(apps: list[AppTest], **state: object) -> AppTest:
     return at.run()
 
 
-def _train(apps: list[AppTest], **settings: object) -> AppTest:
-    """Open the page with ``settings`` in the form, press Start and rerun until the run is recorded."""
-    at = _page(apps, **{f"train_{k}": v for k, v in settings.items()})
-    at.button(key="train_start").click().run()
+def _train(apps: list[AppTest], preset: str | None = None, **settings: object) -> AppTest:
+    """Open the page (with ``preset`` chosen), put ``settings`` in the form, press Start, rerun until recorded."""
+    at = _page(apps)
+    if preset is not None:
+        at.selectbox(key="train_preset").set_value(preset).run()
+    for name, value in settings.items():
+        at.session_state[f"train_{name}"] = value
+    at.run().button(key="train_start").click().run()
     deadline = time.monotonic() + 90
     while "train_recorded" not in at.session_state:
         assert time.monotonic() < deadline, "timed out waiting for the run"
@@ -65,6 +70,14 @@ def _figure(at: AppTest, title_part: str) -> dict:
     found = [f for f in figures if title_part in f["layout"]["title"]["text"]]
     assert len(found) == 1, [f["layout"]["title"]["text"] for f in figures]
     return found[0]
+
+
+def _array(value: object) -> np.ndarray:
+    """A figure JSON's array: a list, or plotly's typed array {"dtype", "bdata" (base64), "shape"}."""
+    if isinstance(value, dict):
+        shape = [int(n) for n in str(value.get("shape", "-1")).split(",")]
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
 
 
 def _captions(at: AppTest) -> list[str]:
@@ -103,23 +116,24 @@ def test_every_conv_layer_and_its_histograms_can_be_picked_in_english_and_korean
     weights, grads = _figure(at, "weight values"), _figure(at, "gradient sizes")
     assert weights["data"][0]["y"] == [0, 1, 2] and grads["data"][0]["y"] == [1, 2]  # no gradient before training
     norms = _figure(at, "Gradient norm")
-    assert [trace["name"] for trace in norms["data"]] == [*expected, f"linear 1 ({linear.in_features}→3)"]
+    head = f"linear 1 ({linear.in_features}→{linear.out_features})"
+    assert [trace["name"] for trace in norms["data"]] == [*expected, head]
     assert norms["layout"]["yaxis"]["type"] == "log"
     shot = job.snapshot().snapshots[2]  # the histogram shown is the snapshot's own counts
-    counts = np.asarray(weights["data"][0]["customdata"])
+    counts = _array(weights["data"][0]["customdata"])
     np.testing.assert_array_equal(counts[2], shot.layers[0].weights.counts)
 
-    korean = _page(apps, lang="ko", train_job=job, train_runs=at.session_state["train_runs"], train_recorded=id(job),
-                   train_run_count=1, train_view="histograms")  # fmt: skip
-    assert not korean.exception, [e.value for e in korean.exception]
-    assert korean.selectbox(key="train_hist_layer").options[0] == "합성곱 1 (3→10, 3×3)"
-    assert english_sentences(korean) == []
-    korean.radio(key="train_view").set_value("filters").run()
-    assert english_sentences(korean) == [] and not korean.exception
+    for view in ("histograms", "filters"):  # a Korean page cannot be clicked in AppTest (its format_funcs): open it
+        korean = _page(apps, lang="ko", train_job=job, train_runs=at.session_state["train_runs"],
+                       train_recorded=id(job), train_run_count=1, train_view=view)  # fmt: skip
+        assert not korean.exception, [e.value for e in korean.exception]
+        picker = korean.selectbox(key="train_hist_layer" if view == "histograms" else "train_layer")
+        assert picker.options[0] == "합성곱 1 (3→10, 3×3)"
+        assert english_sentences(korean) == []
 
 
 def test_a_diverged_run_draws_its_loss_on_a_log_axis_and_the_status_says_what_happened(apps) -> None:
-    at = _train(apps, preset="high_lr")  # the preset alone: the form takes its values on the first run
+    at = _train(apps, preset="high_lr", n_train=256, n_val=32, epochs=3)
     job = at.session_state["train_job"]
     snap = job.snapshot()
     assert snap.status is RunStatus.DIVERGED
@@ -139,7 +153,7 @@ def test_a_diverged_run_draws_its_loss_on_a_log_axis_and_the_status_says_what_ha
     assert any(c.value.startswith("✕ marks where the loss") for c in at.caption)
     assert loss["data"][0]["y"] == [s.loss for s in snap.step_stats]  # drawn step by step, as recorded
 
-    # A loss beyond what can be drawn (inf, or 1e8 × the smallest) is drawn just above the rest, marked.
+    # A loss beyond what can be drawn (inf, or 1e30 × the smallest) is drawn just above the rest, marked.
     steps = snap.step_stats
     blown = replace(snap, status=RunStatus.FINISHED, step_stats=(*steps, replace(last, step=last.step + 1,
                                                                                loss=math.inf)))  # fmt: skip

@@ -67,13 +67,17 @@ def load_image_folders(
         raise DataError.from_key("errors.zip_val_fraction", fraction=val_fraction)
     files, skipped = _read_members(source, limits)
     by_class = _group_by_class(files)
-    images: dict[str, list[torch.Tensor]] = {}
+    images: dict[str, list[torch.Tensor]] = {cls: [] for cls in by_class}  # a class of unreadable files counts 0
     for cls, members in sorted(by_class.items()):
         for member, data in members:
             try:
-                images.setdefault(cls, []).append(_to_tensor(data, image_size, mode))
+                images[cls].append(_to_tensor(data, image_size, mode))
             except ImageError:
                 skipped.append(member)
+    if not any(images.values()):
+        unreadable = [name for name, _ in files]
+        raise DataError.from_key("errors.zip_no_readable_images", n=len(unreadable),
+                                 names=", ".join(unreadable[:3]))  # fmt: skip
     return ArchiveData(_split(images, val_fraction, seed, name, limits), len(skipped), tuple(skipped[:10]),
                        tuple(len(v) for _, v in sorted(images.items())))  # fmt: skip
 

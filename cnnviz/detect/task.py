@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from cnnviz.detect.assign import detection_loss, match_anchors
 from cnnviz.data.scenes import SCENE_CLASSES, SceneSplit, load_scenes
+from cnnviz.detect.assign import detection_loss, match_anchors
 from cnnviz.detect.detector import BOX_WEIGHTS, Detector, DetectorConfig
 from cnnviz.detect.metrics import MapResult, mean_average_precision
 from cnnviz.detect.postprocess import Detections, detect_objects

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import torch
 import torch.nn.functional as F
@@ -38,7 +38,7 @@ MAX_WIDTH = 256  # most channels of one convolution (a saved file cannot ask for
 BACKGROUND_PRIOR = 0.85  # at the start every pixel says "background" with this probability (about its share)
 
 
-class Upsampling(str, Enum):
+class Upsampling(StrEnum):
     """How the decoder doubles the size of its feature maps."""
 
     TRANSPOSED = "transposed"  # ConvTranspose2d(kernel 3, stride 2): learnt, shows the checkerboard
@@ -127,7 +127,8 @@ class FCN(nn.Module):
         # decoder stage i: the features of stage i + 1 brought up to the size of stage i, then a 3×3 conv
         self.ups = nn.ModuleList(Up(w[i + 1], w[i], config.upsampling) for i in range(len(w) - 1))
         self.after = nn.ModuleList(
-            nn.Sequential(nn.BatchNorm2d(w[i]), nn.ReLU(inplace=True), _conv_block(w[i], w[i])) for i in range(len(w) - 1)
+            nn.Sequential(nn.BatchNorm2d(w[i]), nn.ReLU(inplace=True), _conv_block(w[i], w[i]))
+            for i in range(len(w) - 1)
         )
         self.classifier = nn.Conv2d(w[0], config.num_classes, 1)  # K + 1 scores per cell of stage 0 (H / 2)
         self.score_up = Up(config.num_classes, config.num_classes, config.upsampling)  # scores: H / 2 → H

@@ -29,16 +29,17 @@ __all__ = [
     "load_fcn",
     "photo_to_scene",
     "save_fcn",
-    "segment",
+    "predict_masks",
 ]
 
 
 FCN_FORMAT = "cnnviz-fcn-1"  # the "format" entry of a saved FCN
 
 
-# One colour per mask value: background black, then one bright colour per object class (uint8 RGB).
-MASK_COLOURS = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
-                         [145, 30, 180], [70, 240, 240], [240, 50, 230]], dtype=np.uint8)  # fmt: skip
+# One colour per mask value: background black, then one bright colour per object class (uint8 RGB; the first six
+# are Streamlit's red, green, yellow, blue, orange and violet, so that a page can write a legend in them).
+MASK_COLOURS = np.array([[0, 0, 0], [255, 75, 75], [33, 195, 84], [250, 202, 43], [28, 131, 225], [255, 164, 33],
+                         [128, 61, 245], [70, 240, 240], [240, 50, 230]], dtype=np.uint8)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Segmentation:
 
 
 @torch.no_grad()
-def segment(model: FCN, images: Tensor, *, mean: tuple[float, ...], std: tuple[float, ...],
+def predict_masks(model: FCN, images: Tensor, *, mean: tuple[float, ...], std: tuple[float, ...],
             batch: int = 64) -> Segmentation:  # fmt: skip
     """Run ``model`` (eval mode, restored after) on [0, 1] images (N, 3, H, W); return probabilities and masks."""
     was_training = model.training

@@ -12,11 +12,14 @@ So the default is two jobs of one thread each on two cores: ``threads_per_job``.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import os
 import threading
 from collections import deque
 
-__all__ = ["DEFAULT_LIMITER", "JobLimiter", "default_capacity", "threads_per_job"]
+__all__ = ["DEFAULT_LIMITER", "JobLimiter", "default_capacity", "return_freed_memory", "threads_per_job"]
 
 DEFAULT_JOBS = 2  # trainings at once when CNNVIZ_MAX_JOBS is not set (a small server has few cores)
 
@@ -92,6 +95,20 @@ def threads_per_job(capacity: int, cores: int | None = None) -> int:
     if cores is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cores // max(1, capacity))
+
+
+def return_freed_memory() -> bool:
+    """Hand memory freed by finished runs back to the system (glibc's ``malloc_trim``); False where there is none.
+
+    glibc keeps freed blocks of every thread's arena for reuse, so without this a server's memory stays at
+    its peak after the runs end (measured: 150 MB kept after one run of the default preset).
+    """
+    gc.collect()  # tensors in reference cycles (tracebacks, closures) are freed first
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.malloc_trim(0))
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        return False
 
 
 DEFAULT_LIMITER = JobLimiter(default_capacity())  # process-wide on purpose: it is the classroom's one queue

@@ -28,7 +28,7 @@ from cnnviz.train.callbacks import Callback, ModelCheckpoint
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.fold_results import FoldResult
 from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
-from cnnviz.train.job_queue import DEFAULT_LIMITER, JobLimiter, threads_per_job
+from cnnviz.train.job_queue import DEFAULT_LIMITER, JobLimiter, return_freed_memory, threads_per_job
 from cnnviz.train.kfold import fold_data
 from cnnviz.train.tasks import Task
 from cnnviz.train.trainer import TrainedModel, Trainer
@@ -190,6 +190,7 @@ class TrainingJob:
             self.trainer.release()
             self.trainer, self._best, self.checkpoint.best_state = None, None, None
             self._epochs, self._steps, self._snapshots = [], [], []
+        return_freed_memory()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread to end; return True if it has ended."""

@@ -7,6 +7,9 @@ schedule the run will follow, not a formula that could drift from it.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import torch
 
@@ -14,6 +17,8 @@ from cnnviz.train.components import _make_optimizer, _make_scheduler
 from cnnviz.train.config import TrainConfig, split_sizes
 
 __all__ = ["lr_curve", "run_steps", "steps_per_epoch"]
+
+SCHEDULER_FIRST = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"  # torch's warning, not ours
 
 
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
@@ -46,9 +51,10 @@ def lr_curve(config: TrainConfig, steps_per_epoch: int) -> np.ndarray:
     opt = _make_optimizer(config, [weight])
     scheduler = _make_scheduler(config, opt, total, steps_per_epoch)
     rates = np.empty(total)
-    opt.step()  # no gradient, so nothing moves; the scheduler then sees a step before its own
-    for i in range(total):
-        rates[i] = opt.param_groups[0]["lr"]
-        if scheduler is not None:
-            scheduler.step()
+    with warnings.catch_warnings():  # the optimizer never steps here: nothing to learn, only the rates to read
+        warnings.filterwarnings("ignore", re.escape(SCHEDULER_FIRST), UserWarning)
+        for i in range(total):
+            rates[i] = opt.param_groups[0]["lr"]
+            if scheduler is not None:
+                scheduler.step()
     return rates

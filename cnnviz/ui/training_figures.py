@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-LOSS_CLIP_FACTOR = 1e8  # losses above this × the smallest one (and inf, NaN) are drawn lower, marked ✕
+LOSS_CLIP_FACTOR = 1e30  # losses above this × the smallest one (and inf, NaN) are drawn lower, marked ✕
 WIDE_LOSS_RATIO = 20.0  # losses spanning more than this factor get a log axis (a diverged run always does)
 MARK_KINDS = ("clipped", "exploded", "not_finite")  # why a training window is marked ✕ (catalog train_live.mark.*)
 

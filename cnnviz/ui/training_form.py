@@ -99,11 +99,14 @@ def apply_preset() -> None:
 def _init_widgets() -> None:
     saved = st.session_state.get(SAVED_KEY, {})
     defaults = flatten_config(PRESETS[DEFAULT_PRESET]) | {"own": False, "preset": DEFAULT_PRESET}
+    # Back from another page Streamlit has dropped the form's widgets (the model's select box is always drawn), but
+    # a widget drawn only sometimes (momentum, the step schedule's settings) can leave an older value behind: the
+    # saved copy wins then. Within the page, a widget's own value wins.
+    back = widget_key("model") not in st.session_state
     for name in (*FORM_FIELDS, "own", "preset"):
         key = widget_key(name)
-        # Written back every run, so that a widget drawn only sometimes (momentum, the step schedule's settings)
-        # leaves its last value, not an older one, behind when Streamlit drops its state on a visit elsewhere.
-        st.session_state[key] = st.session_state[key] if key in st.session_state else saved.get(name, defaults[name])
+        if key not in st.session_state or (back and name in saved):
+            st.session_state[key] = saved.get(name, defaults[name])
     if st.session_state[widget_key("model")] not in model_options():  # the builder's network is gone
         st.session_state[widget_key("model")] = defaults["model"]
     if st.session_state[widget_key("device")] not in available_devices():  # a saved GPU choice on a server without

@@ -39,7 +39,9 @@ def progress_section(snap: JobSnapshot, status: DeltaGenerator) -> None:
     status.markdown(t("train.status", state=t(f"train.state.{snap.state.value}"), device=device))
     eta = t("train.eta", s=round(snap.eta_s)) if snap.eta_s is not None else ""
     current = snap.epoch if snap.done else min(snap.epoch + 1, snap.epochs)
-    if snap.samples_per_s > 0:
+    if snap.status is RunStatus.DIVERGED:  # what happened, not "0 images/s" for a run that blew up in epoch 1
+        text = t("train_live.progress_diverged", epoch=min(snap.epoch + 1, snap.epochs), epochs=snap.epochs)
+    elif snap.samples_per_s > 0:
         text = t("train.progress", epoch=current, epochs=snap.epochs, speed=round(snap.samples_per_s), eta=eta)
     else:  # no speed measured yet
         text = t("train.progress_starting", epoch=current, epochs=snap.epochs, eta=eta)

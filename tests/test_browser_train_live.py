@@ -1,0 +1,74 @@
+"""The live panel's layers in a real headless Chromium: a short run, a deeper layer's filters and maps, the weight
+and gradient histograms, then the same run seen in Korean. Screenshots land in artifacts/screenshots/.
+
+With CI=true this test must run: a missing Chromium or Playwright is a failure, not a skip.
+"""
+
+from __future__ import annotations
+
+from cnnviz.i18n import translate
+from tests.browser import (
+    SHOTS,
+    exceptions_on,
+    full_screenshot,
+    main_text,
+    require_browser,
+    set_number,
+    wait_settled,
+    watch_console,
+)
+from tests.test_browser_train import _go
+from tests.text_checks import english_runs
+
+require_browser()
+
+
+def _pick(page, key: str, option: str) -> None:
+    """Choose ``option`` in the select box with widget key ``key``."""
+    page.locator(f".st-key-{key} [data-testid='stSelectbox']").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_settled(page)
+
+
+def _radio(page, key: str, option: str) -> None:
+    page.locator(f".st-key-{key}").get_by_text(option, exact=True).click()
+    wait_settled(page)
+
+
+def test_every_layer_and_its_histograms_in_english_then_korean(server: str, context) -> None:
+    page = context.new_page()
+    console = watch_console(page)
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_settled(page)
+    _go(page, "Live training")
+    page.wait_for_selector("h1:has-text('Live training')")
+    wait_settled(page)
+    set_number(page, "Training images", 256)
+    set_number(page, "Validation images", 64)
+    set_number(page, "Epochs", 3)
+    page.get_by_role("button", name="Start training").click()
+    page.wait_for_selector("text=Confusion matrix (validation)", timeout=120_000)
+    wait_settled(page)
+
+    _pick(page, "train_layer", "conv 3 (10→10, 3×3)")
+    page.wait_for_selector("text=conv 3 (10→10, 3×3): filters after epoch 3")
+    full_screenshot(page, SHOTS / "live_training-layers-en.png")
+    _radio(page, "train_view", translate("train_live.view.histograms", "en"))
+    page.wait_for_selector("text=Gradient norm of each layer at each epoch's last step")
+    full_screenshot(page, SHOTS / "live_training-histograms-en.png")
+    assert exceptions_on(page) == []
+
+    page.get_by_text("한국어").click()  # the same session: the finished run, now in Korean
+    wait_settled(page)
+    page.wait_for_selector(f"text={translate('train_live.norms_title', 'ko')}")
+    full_screenshot(page, SHOTS / "live_training-histograms-ko.png")
+    histograms = main_text(page)
+    _radio(page, "train_view", translate("train_live.view.filters", "ko"))
+    page.wait_for_selector("text=합성곱 3 (10→10, 3×3)")
+    full_screenshot(page, SHOTS / "live_training-layers-ko.png")
+    for text in (histograms, main_text(page)):
+        assert english_runs(text) == []
+    assert exceptions_on(page) == []
+    assert console.app_errors() == []
+    page.close()
