@@ -5,7 +5,8 @@ Usage:
     python bench/train_throughput.py --threads 1 --repeats 3
     python bench/train_throughput.py --skip-accuracy       # throughput only
 
-Both loops train the same model (same seed), on the same data already on the device, with the same
+Both loops train the same model (same seed), on the same data already on the device, in the same
+memory layout (channels_last, as the Trainer; ``--no-channels-last`` for the plain one), with the same
 batch size and optimizer (Adam), each in a worker thread (torch runs faster off the main thread here,
 so both get the same conditions). The Trainer runs inside a TrainingJob while another thread reads
 ``job.snapshot()`` and calls ``job.touch()`` once a second, as the page's fragment does. Runs are
@@ -16,6 +17,7 @@ shared.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -31,6 +33,7 @@ from cnnviz.data import load_dataset  # noqa: E402
 from cnnviz.device import device_label, select_device  # noqa: E402
 from cnnviz.nets import build  # noqa: E402
 from cnnviz.train import Callback, EpochStats, JobLimiter, LambdaCallback, TrainConfig, Trainer, TrainingJob  # noqa: E402
+from cnnviz.train import trainer as trainer_module  # noqa: E402
 
 
 def bare_loop(data, config: TrainConfig, device: torch.device) -> tuple[float, float]:
@@ -42,6 +45,8 @@ def bare_loop(data, config: TrainConfig, device: torch.device) -> tuple[float, f
     std = torch.tensor(data.std).view(1, -1, 1, 1)
     x = ((data.train_x - mean) / std).to(device)  # (N, C, H, W)
     y = data.train_y.to(device)
+    if trainer_module.CHANNELS_LAST:  # the Trainer's memory layout, so that the ratio measures its own overhead
+        model, x = model.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     gen = torch.Generator().manual_seed(config.seed)
     n, bs = x.shape[0], config.batch_size
@@ -136,11 +141,14 @@ def main() -> None:
     parser.add_argument("--acc-epochs", type=int, default=8)
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--no-channels-last", action="store_true", help="both loops in the plain (N, C, H, W) layout")
     args = parser.parse_args()
+    trainer_module.CHANNELS_LAST = not args.no_channels_last
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
-    print(f"device: {device_label(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"device: {device_label(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"channels_last {trainer_module.CHANNELS_LAST}, load {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     if not args.skip_throughput:
         throughput(args, device)
     if not args.skip_accuracy:
@@ -173,7 +181,7 @@ def throughput(args: argparse.Namespace, device: torch.device) -> None:
         "(goal ≥ 0.95; CPU time is not disturbed by other processes on a shared machine)"
     )
     print(f"  ratio of the best runs (least disturbed): wall {max(phase) / max(bare):.2f}, "
-          f"CPU {max(cpu) / max(bare_cpu):.2f}")  # fmt: skip
+          f"CPU {max(cpu) / max(bare_cpu):.2f}; load {' '.join(f'{v:.1f}' for v in os.getloadavg())}")  # fmt: skip
 
 
 if __name__ == "__main__":

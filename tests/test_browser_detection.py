@@ -1,8 +1,8 @@
 """The Detection page's lessons in a real headless Chromium, in English then Korean.
 
 No exception and no console error; formulas drawn by KaTeX, plotly figures and the R-CNN diagram
-drawn; a box typed with x2 < x1 shows the keyed message in place of the IoU lesson only (the lessons
-below still draw); the Korean page shows no English sentence. Same rules as tests/test_browser.py:
+drawn; the Korean page shows no English sentence; a box typed with x2 < x1 shows the keyed message (in
+Korean) in place of the IoU lesson only, and the lessons below still draw. Same rules as tests/test_browser.py:
 with CI=true a missing Chromium or Playwright is a failure. Screenshots: artifacts/screenshots/detection-*.png.
 """
 
@@ -34,18 +34,17 @@ def test_the_lessons_render_in_english_and_korean_and_an_inverted_box_is_explain
     assert page.locator(".st-key-det_iou_figure .js-plotly-plot").count() == 1
     full_screenshot(page, SHOTS / "detection-en.png")
 
+    page.get_by_text("한국어").click()
+    _check(page, console, "ko")
+    assert english_runs(main_text(page)) == []
+    full_screenshot(page, SHOTS / "detection-ko.png")
+
     box = page.locator(".st-key-det_iou_a_x2 input")  # x2 = 20 < x1 = 40
     box.fill("20")
     box.press("Enter")
-    page.wait_for_selector("[data-testid='stAlertContentError'] :text('Give x1 ≤ x2 and y1 ≤ y2')")
+    page.wait_for_selector("[data-testid='stAlertContentError'] :text('x1 ≤ x2, y1 ≤ y2가 되게 하세요')")
     wait_settled(page)
     assert page.locator(".st-key-det_iou_figure").count() == 0  # no picture drawn from the bad box
     assert page.locator(".st-key-det_nms_figure .js-plotly-plot").count() == 1  # the next lessons still work
-    assert exceptions_on(page) == []
-
-    page.get_by_text("한국어").click()
-    _check(page, console, "ko")
-    page.wait_for_selector("[data-testid='stAlertContentError'] :text('x1 ≤ x2, y1 ≤ y2가 되게 하세요')")
-    assert english_runs(main_text(page)) == []
-    full_screenshot(page, SHOTS / "detection-ko.png")
+    assert exceptions_on(page) == [] and console.app_errors() == []
     page.close()

@@ -46,7 +46,8 @@ def test_the_controls_before_a_run_in_english_and_korean_and_a_run_that_uses_the
     text = _controls_in(page, "en")
     assert "Automatic: CPU (" in text and "CPU threads in use: " in text
     assert "bfloat16 (bf16) autocast, without a gradient scaler" in text
-    assert "Learning rate at every step (186 steps, 31 per epoch)" in text  # 1920 // 64 full batches, 6 epochs
+    title = page.locator(".st-key-train_lr_curve .gtitle").inner_text()
+    assert title == "Learning rate at every step (180 steps, 30 per epoch)"  # a fold's 1920 // 64 batches, 6 epochs
     assert "the epoch with the highest validation accuracy are kept" in text
     full_screenshot(page, SHOTS / "live_training-controls-en.png")
 
@@ -68,7 +69,8 @@ def test_the_controls_before_a_run_in_english_and_korean_and_a_run_that_uses_the
 
     page, console = _open_live_training(context, server, korean=True)
     text = _controls_in(page, "ko")
-    assert "자동: CPU (스레드 " in text and "bfloat16(bf16)" in text and "매 스텝의 학습률" in text
+    assert "자동: CPU (스레드 " in text and "bfloat16(bf16)" in text
+    assert page.locator(".st-key-train_lr_curve .gtitle").inner_text() == "매 스텝의 학습률 (모두 180스텝, 에폭당 30스텝)"
     full_screenshot(page, SHOTS / "live_training-controls-ko.png")
     assert english_runs(text) == []
     assert exceptions_on(page) == [] and console.app_errors() == []

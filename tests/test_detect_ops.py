@@ -222,6 +222,7 @@ def test_detector_costs_count_passes_pixels_and_rpn_anchors():
         (lambda: roi_align(torch.zeros(1, 3, 8, 8), torch.zeros(1, 5), 2, 0.0), "spatial scale 0.0"),
         (lambda: roi_align(torch.zeros(1, 3, 8, 8), torch.tensor([[1.0, 0, 0, 2, 2]]), 2), "image 1.0.*0…0"),
         (lambda: roi_align(torch.zeros(1, 3, 8, 8), torch.tensor([[0.0, 4, 0, 2, 2]]), 2), "regions of interest"),
+        (lambda: roi_align(torch.zeros(1, 3, 8, 8), torch.zeros(1, 5), 2, 1.0, 1.5), "sampling ratio 1.5"),
         (lambda: make_anchors(0, 16, (32,), (1.0,)), "feature-map size 0"),
         (lambda: make_anchors(4, (16, 0), (32,), (1.0,)), "stride"),
         (lambda: make_anchors(4, 16, (), (1.0,)), "anchor sizes"),

@@ -61,7 +61,7 @@ def test_a_tiny_run_trains_to_the_end_and_its_file_loads_back(apps) -> None:
     at = _page(apps)
     assert not at.exception and at.info  # no network yet: the views say so
     at.select_slider(key="seg_n_train").set_value(50)
-    at.slider(key="seg_epochs").set_value(1)
+    at.slider(key="seg_epochs").set_value(1)  # read by the button's callback at the click
     at.button(key="seg_start").click().run()
     assert not at.exception and "seg_job" in at.session_state
     _run_until(at, lambda a: "transposed" in a.session_state["seg_runs"])

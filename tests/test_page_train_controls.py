@@ -146,3 +146,14 @@ def test_impossible_splits_show_what_to_change(lang: str) -> None:
     at.selectbox(key="train_folds").set_value(3).run()
     assert not at.error
     assert translate("train_controls.split_folds", "en", k=3, train=4, val=2) in _captions(at)
+
+
+def test_every_control_and_note_reads_in_korean() -> None:
+    at = _page(lang="ko", train_schedule=Schedule.STEP, train_step_every=8, train_patience=10, train_folds=5,
+               train_precision=Precision.MIXED)  # fmt: skip
+    texts = _captions(at)
+    for key, values in (("split_folds", dict(k=5, train=1920, val=480)), ("step_never", dict(every=8)),
+                        ("patience_never", dict(n=6, first=11)), ("checkpoint_loss", {})):  # fmt: skip
+        assert translate(f"train_controls.{key}", "ko", **values) in texts
+    assert any("bfloat16" in text for text in texts)
+    assert english_sentences(at) == []

@@ -96,6 +96,7 @@ def _captions(at: AppTest) -> list[str]:
 def test_every_conv_layer_and_its_histograms_can_be_picked_in_english_and_korean(apps) -> None:
     at = _train(apps, n_train=64, n_val=16, epochs=2, batch_size=16)
     job = at.session_state["train_job"]
+    _windows_sit_at_their_fractional_epoch(at, job.snapshot())
     model = job.trained.model
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     picker = at.selectbox(key="train_layer")
@@ -164,9 +165,8 @@ def test_a_diverged_run_draws_its_loss_on_a_log_axis_and_the_status_says_what_ha
     assert fig.layout.yaxis.type == "log" and [m.step for m in loss_marks(blown)] == [last.step + 1]
 
 
-def test_windows_sit_at_their_fractional_epoch_and_accuracy_stays_on_0_to_1(apps) -> None:
-    at = _train(apps, n_train=64, n_val=16, epochs=2, batch_size=16)
-    snap = at.session_state["train_job"].snapshot()
+def _windows_sit_at_their_fractional_epoch(at: AppTest, snap) -> None:
+    """Each training window at step / steps per epoch (fractional epochs, no jumps); accuracy on [0, 1]."""
     per_epoch = snap.total_steps // snap.epochs  # 4 full batches of 16
     assert per_epoch == 4 and snap.step_stats[-1].step == snap.total_steps
     for s in snap.step_stats:  # a window that ends on an epoch's last step sits on that epoch's boundary

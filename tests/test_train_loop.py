@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sys
+import time
 
 import pytest
 import torch
@@ -10,7 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.data import DataSplit
-from cnnviz.train import LambdaCallback, RunStatus, TrainConfig, Trainer
+from cnnviz.train import LambdaCallback, RunStatus, TrainConfig, Trainer, start_warmup, warmup_done
+from cnnviz.train.warmup import _warm_up
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -105,3 +108,16 @@ def test_a_nan_loss_is_recorded_then_stops_the_run_with_the_last_good_weights(
     assert all(s.loss < limit for s in history.steps[:-1])
     for key, value in trainer.model.state_dict().items():
         torch.testing.assert_close(value, states[kept_epoch][key], rtol=0, atol=0)
+
+
+def test_the_warm_up_runs_once_in_the_background_and_leaves_the_global_generator_alone() -> None:
+    thread = start_warmup()
+    assert start_warmup() is thread and thread.daemon  # one thread per process, whoever calls
+    assert warmup_done(timeout=120)
+    assert "torch._dynamo" in sys.modules  # what the first optimizer of a run would import
+    start = time.perf_counter()
+    torch.optim.AdamW([nn.Parameter(torch.zeros(3))], lr=1e-3)
+    assert time.perf_counter() - start < 0.5
+    before = torch.get_rng_state()
+    _warm_up()  # builds a model: a run seeding the global generator at the same time must not see draws
+    torch.testing.assert_close(torch.get_rng_state(), before, rtol=0, atol=0)

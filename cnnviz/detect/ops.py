@@ -353,10 +353,13 @@ def roi_align(
     Mask R-CNN's fix of RoI pooling: rounding a box to whole cells shifts it by up to half a cell
     (8 pixels at stride 16). RoI align keeps the box's exact position, cuts it into equal bins, reads
     the map at a few points inside each bin by bilinear interpolation and averages them. ``rois``
-    (K, 5) are (batch_index, x1, y1, x2, y2) in image pixels. Equals ``torchvision.ops.roi_align``
-    with ``aligned=False``. Raises ConfigError for bad shapes or values.
+    (K, 5) are (batch_index, x1, y1, x2, y2) in image pixels; ``sampling_ratio`` points per bin side
+    (≤ 0: ⌈bin size⌉ of them, chosen per RoI). Equals ``torchvision.ops.roi_align`` with
+    ``aligned=False``. Raises ConfigError for bad shapes or values.
     """
     _check_roi_inputs(features, rois, spatial_scale)
+    if not isinstance(sampling_ratio, int) or isinstance(sampling_ratio, bool):
+        raise ConfigError.from_key("errors.detect_sampling_ratio", value=repr(sampling_ratio))
     out_h, out_w = pooled_size(output_size)
     height, width = features.shape[2:]
     pooled = features.new_zeros(rois.shape[0], features.shape[1], out_h, out_w)  # (K, C, out_h, out_w)

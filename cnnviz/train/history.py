@@ -34,7 +34,7 @@ class RunStatus(StrEnum):
 class StepStats:
     step: int  # optimizer steps done so far in the run
     epoch: int  # 1-based epoch the step belongs to
-    loss: float  # mean training loss over the steps since the previous StepStats
+    loss: float  # mean training loss of the window since the previous StepStats (NaN/inf: a finite marker, step_window)
     accuracy: float  # training accuracy over the same window, in [0, 1]
     lr: float  # learning rate of the first parameter group
     samples_per_s: float  # training images per second over the window (pauses excluded)

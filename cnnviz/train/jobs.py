@@ -133,6 +133,7 @@ class TrainingJob:
         self._step = 0
         self._speed = 0.0
         self._started = 0.0
+        self._ended = 0.0  # when the thread ended: a finished run's time stops there
         self._idle = 0.0
         self._device: Phrase | None = None  # read in the job's thread (its own thread count)
         self._last_touch = time.monotonic()
@@ -230,7 +231,8 @@ class TrainingJob:
             trainer, folds = self.trainer, self.config.folds if self.config.folds >= 2 else 0
             per_fold = trainer.total_steps
             total = self._steps_before + per_fold * (folds - len(self._folds)) if folds else per_fold
-            elapsed = (time.perf_counter() - self._started - self._idle) if self._started else 0.0
+            now = self._ended or time.perf_counter()
+            elapsed = (now - self._started - self._idle) if self._started else 0.0
             eta = elapsed / self._step * (total - self._step) if self._step and self._state.active else None
             queued = self._state is JobState.QUEUED
             return JobSnapshot(
@@ -260,6 +262,8 @@ class TrainingJob:
             detail = (str(err).splitlines() or [type(err).__name__])[0]
             self._fail(Phrase("errors.run_failed_unexpectedly", {"detail": detail}))
         finally:
+            with self._lock:
+                self._ended = time.perf_counter()
             self._limiter.release(id(self))
             torch.set_num_threads(self._threads_before)  # later threads start with the page's count again
 

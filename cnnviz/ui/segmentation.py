@@ -130,8 +130,13 @@ def _with_boxes(picture: np.ndarray, boxes: torch.Tensor, labels: torch.Tensor) 
 
 
 # ------------------------------------------------------------------------------------------------ training
-def _start(upsampling: str, n_train: int, epochs: int) -> None:
-    """Button callback: draw the scenes, build a seeded FCN and start its job (errors shown by the panel)."""
+def _start() -> None:
+    """Button callback: draw the scenes, build a seeded FCN and start its job (errors shown by the panel).
+
+    The settings are read from their widgets' state at the click, not from the run that drew the button.
+    """
+    state = st.session_state
+    upsampling, n_train, epochs = state["seg_upsampling"], int(state["seg_n_train"]), int(state["seg_epochs"])
     config = replace(SEGMENTATION_TRAINING, n_train=n_train, n_val=min(200, max(50, n_train // 10)), epochs=epochs)
     try:
         parts = segmentation_parts(config, FCNConfig(SEGMENTATION_CLASSES, upsampling=upsampling))
@@ -153,15 +158,15 @@ def train_panel() -> None:
     upsampling = translated_choice("radio", t("segmentation.upsampling"), kinds, key="seg_upsampling",
                                    default=kinds[0], where=left,
                                    format_func=lambda v: t(f"segmentation.upsampling.{v}"))  # fmt: skip
-    n_train = mid.select_slider(t("segmentation.n_train"), TRAIN_SIZES, value=2000, key="seg_n_train")
-    epochs = bounded_slider(t("segmentation.epochs"), 1, 12, SEGMENTATION_TRAINING.epochs, key="seg_epochs",
+    mid.select_slider(t("segmentation.n_train"), TRAIN_SIZES, value=2000, key="seg_n_train")
+    bounded_slider(t("segmentation.epochs"), 1, 12, SEGMENTATION_TRAINING.epochs, key="seg_epochs",
                             where=right)  # fmt: skip
     held = st.session_state.get(JOB_KEY)
     active = held is not None and not held[0].snapshot().done
-    st.fragment(_panel, run_every=TICK_SECONDS if active else None)(upsampling, n_train, epochs)
+    st.fragment(_panel, run_every=TICK_SECONDS if active else None)(upsampling)
 
 
-def _panel(upsampling: str, n_train: int, epochs: int) -> None:
+def _panel(upsampling: str) -> None:
     if st.session_state.pop(STARTED_KEY, False):
         st.rerun()  # a full run, so that this fragment starts ticking
     held = st.session_state.get(JOB_KEY)
@@ -172,8 +177,7 @@ def _panel(upsampling: str, n_train: int, epochs: int) -> None:
         st.rerun()  # a full run: the results below, and this fragment stops ticking
     left, right = st.columns([1, 5])
     if snap is None:
-        left.button(t("segmentation.start"), type="primary", key="seg_start", on_click=_start,
-                    args=(upsampling, n_train, epochs))  # fmt: skip
+        left.button(t("segmentation.start"), type="primary", key="seg_start", on_click=_start)
     else:
         job.touch()  # the heartbeat: this page is still open
         left.button(t("segmentation.stop"), key="seg_stop", on_click=job.stop)
@@ -191,14 +195,16 @@ def _panel(upsampling: str, n_train: int, epochs: int) -> None:
         st.error(st.session_state[ERROR_KEY], icon="⚠️")
     if snap is not None:
         _curves(snap)
+    elif kind in trained_runs() and "curves" in trained_runs()[kind].results:
+        _curves(trained_runs()[kind].results["curves"])  # the finished run of this upsampling
 
 
 def _record(job: TrainingJob, kind: str) -> None:
     """Keep the finished run's network and results in the session, free the job."""
-    trained, history, snap = job.trained(), job.history, job.snapshot()
+    trained, history, snap = job.trained, job.history, job.snapshot()
     if trained is not None and history.epochs:
         results = dict(history.results)
-        results["curves"] = snap
+        results["curves"] = replace(snap, snapshots=())  # the curves stay on the page; the layers' arrays go
         trained_runs()[kind] = TrainedFCN(trained.model, trained.mean, trained.std, trained.epoch, results,
                                           snap.elapsed_s)  # fmt: skip
     elif snap.message is not None:

@@ -58,9 +58,8 @@ def results_section() -> None:
     found = predict_masks(run.model, scenes.images, mean=run.mean, std=run.std)
     ious = iou_per_class(confusion_matrix(found.mask, scenes.masks, len(SEGMENTATION_CLASSES)))
     _iou_chart(ious, run)
-    st.latex(r"\mathrm{IoU}_c = \frac{|\,\text{predicted } c \cap \text{true } c\,|}"
-             r"{|\,\text{predicted } c \cup \text{true } c\,|}, \qquad \mathrm{mIoU} = \frac{1}{|C|}\sum_{c \in C}"
-             r"\mathrm{IoU}_c")  # fmt: skip
+    st.latex(r"\mathrm{IoU}_c = \frac{|P_c \cap T_c|}{|P_c \cup T_c|}, \qquad"
+             r"\mathrm{mIoU} = \frac{1}{|C|} \sum_{c \in C} \mathrm{IoU}_c")  # fmt: skip
     st.caption(t("segmentation.iou_caption"))
     i = bounded_slider(t("segmentation.scene_number"), 1, len(scenes), 1, key="seg_result_scene") - 1
     picture = scene_picture(scenes.images[i])

@@ -24,6 +24,7 @@ from cnnviz.train import (
     InitName,
     OptimizerName,
     TrainConfig,
+    check_split,
     config_from_flat,
     flatten_config,
     get_preset,
@@ -152,7 +153,13 @@ def config_form() -> tuple[TrainConfig, bool]:
     slots = controls.ControlSlots(*controls.callbacks_section(), controls.validation_section())
     _save_widgets()
     config = form_config()
-    controls.fill_slots(slots, config, _zip_sizes(config.model) if own else None)
+    try:
+        controls.fill_slots(slots, config, _zip_sizes(config.model) if own else None)
+    except ConfigError:
+        if not own:
+            raise
+        # The zip's images cannot be split so: user_archive says why, once the uploader is drawn (raising here
+        # would leave it out of this run, and Streamlit would forget the uploaded file).
     return config, own
 
 
@@ -207,6 +214,7 @@ def user_archive(model: str) -> ArchiveData | None:
     """Show the zip uploader; return the user's images prepared for ``model`` (None until a zip is uploaded).
 
     For an ImageNet network (EfficientNet-Lite0) the photos are resized to 256 and centre-cropped to 224.
+    Raises ConfigError when the images cannot be split as the form asks (more folds than images, ...).
     """
     upload = st.file_uploader(t("train.zip_upload"), type=["zip"], key="train_zip", help=t("train.zip_help"))
     if upload is None:
@@ -217,6 +225,7 @@ def user_archive(model: str) -> ArchiveData | None:
     st.caption(t("train.zip_summary", n=len(data.counts), counts=counts, size=data.split.image_size))
     if data.skipped:
         st.info(t("train.zip_skipped", n=data.skipped, names=", ".join(data.skipped_names)))
+    check_split(form_config(), (int(data.split.train_x.shape[0]), int(data.split.val_x.shape[0])))
     return data
 
 
