@@ -23,11 +23,19 @@ from tests.text_checks import english_runs
 require_browser()
 
 
-def _pick(page, key: str, option: str) -> None:
-    """Choose ``option`` in the select box with widget key ``key``."""
-    page.locator(f".st-key-{key} [data-testid='stSelectbox']").click()
-    page.get_by_role("option", name=option, exact=True).click()
-    wait_settled(page)
+def _pick(page, key: str, option: str, tries: int = 3) -> None:
+    """Choose ``option`` in the select box with widget key ``key`` (again if a rerun closed its list)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for _ in range(tries):
+        page.locator(f".st-key-{key} [data-testid='stSelectbox']").click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=10_000)
+        except PlaywrightTimeoutError:
+            continue
+        wait_settled(page)
+        return
+    raise AssertionError(f"could not choose {option!r} in {key!r}")
 
 
 def _radio(page, key: str, option: str) -> None:
