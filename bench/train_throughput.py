@@ -147,8 +147,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = select_device(args.device)
-    print(f"device: {device_label(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"channels_last {trainer_module.CHANNELS_LAST}, load {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(
+        f"device: {device_label(device)}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"channels_last {trainer_module.CHANNELS_LAST}, load {' '.join(f'{v:.1f}' for v in os.getloadavg())}"
+    )
     if not args.skip_throughput:
         throughput(args, device)
     if not args.skip_accuracy:

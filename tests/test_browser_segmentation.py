@@ -23,7 +23,7 @@ require_browser()
 
 def _lowest(page, key: str) -> None:
     """Move slider ``key`` to its lowest value with the keyboard."""
-    thumb = page.locator(f".st-key-{key} [role='slider']").first
+    thumb = page.locator(f".st-key-{key} input[type='range']").first
     thumb.focus()
     thumb.press("Home")
     wait_settled(page)

@@ -7,19 +7,40 @@ With CI=true this test must run: a missing Chromium or Playwright is a failure, 
 
 from __future__ import annotations
 
+import math
+
 from cnnviz.i18n import translate
+from cnnviz.train import PRESETS
 from tests.browser import SHOTS, exceptions_on, full_screenshot, main_text, require_browser, set_number, wait_settled
 from tests.test_browser_train import _open_live_training
 from tests.text_checks import english_runs
 
 require_browser()
 
+BASELINE = PRESETS["baseline"]  # what the form starts from
+FOLD = math.ceil((BASELINE.n_train + BASELINE.n_val) / 5)  # with 5 folds the first, largest, validates
+TRAIN = BASELINE.n_train + BASELINE.n_val - FOLD
+PER_EPOCH = TRAIN // BASELINE.batch_size  # full batches only
 
-def _choose(page, field: str, option: str | None = None, *, index: int | None = None) -> None:
-    """Open the select box of TrainConfig field ``field`` and pick an option by its label (or its position)."""
-    page.locator(f".st-key-train_{field} [data-testid='stSelectbox']").click()
-    options = page.get_by_role("option")
-    (options.nth(index) if index is not None else page.get_by_role("option", name=option, exact=True)).click()
+
+def _choose(page, field: str, option: str | None = None, *, index: int | None = None, tries: int = 3) -> None:
+    """Open the select box of TrainConfig field ``field`` and pick an option by its label (or its position).
+
+    A rerun that lands while the list is open closes it: open it again then.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for attempt in range(tries):
+        page.locator(f".st-key-train_{field} [data-testid='stSelectbox']").click()
+        chosen = page.get_by_role("option").nth(index) if index is not None else page.get_by_role(
+            "option", name=option, exact=True)  # fmt: skip
+        try:
+            chosen.click(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt + 1 == tries:
+                raise
+            wait_settled(page)
     wait_settled(page)
 
 
@@ -36,7 +57,7 @@ def _controls_in(page, lang: str) -> str:
     _choose(page, "monitor", translate("train_controls.monitor_accuracy", lang))
     _open(page, translate("train_controls.section_validation", lang))
     _choose(page, "folds", translate("train_controls.k_folds", lang, k=5))
-    page.get_by_text(translate("train_controls.split_folds", lang, k=5, train=1920, val=480)).wait_for()
+    page.get_by_text(translate("train_controls.split_folds", lang, k=5, train=TRAIN, val=FOLD)).wait_for()
     _choose(page, "precision", translate("train.prec.mixed", lang))
     return main_text(page)
 
@@ -46,8 +67,8 @@ def test_the_controls_before_a_run_in_english_and_korean_and_a_run_that_uses_the
     text = _controls_in(page, "en")
     assert "Automatic: CPU (" in text and "CPU threads in use: " in text
     assert "bfloat16 (bf16) autocast, without a gradient scaler" in text
-    title = page.locator(".st-key-train_lr_curve .gtitle").inner_text()
-    assert title == "Learning rate at every step (180 steps, 30 per epoch)"  # a fold's 1920 // 64 batches, 6 epochs
+    title = page.locator(".st-key-train_lr_curve .gtitle").text_content()
+    assert title == f"Learning rate at every step ({PER_EPOCH * BASELINE.epochs} steps, {PER_EPOCH} per epoch)"
     assert "the epoch with the highest validation accuracy are kept" in text
     full_screenshot(page, SHOTS / "live_training-controls-en.png")
 
@@ -70,7 +91,8 @@ def test_the_controls_before_a_run_in_english_and_korean_and_a_run_that_uses_the
     page, console = _open_live_training(context, server, korean=True)
     text = _controls_in(page, "ko")
     assert "자동: CPU (스레드 " in text and "bfloat16(bf16)" in text
-    assert page.locator(".st-key-train_lr_curve .gtitle").inner_text() == "매 스텝의 학습률 (모두 180스텝, 에폭당 30스텝)"
+    title = page.locator(".st-key-train_lr_curve .gtitle").text_content()
+    assert title == f"매 스텝의 학습률 (모두 {PER_EPOCH * BASELINE.epochs}스텝, 에폭당 {PER_EPOCH}스텝)"
     full_screenshot(page, SHOTS / "live_training-controls-ko.png")
     assert english_runs(text) == []
     assert exceptions_on(page) == [] and console.app_errors() == []

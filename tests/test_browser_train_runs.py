@@ -57,7 +57,7 @@ def _small(page, labels: tuple[str, str, str], n_train: int, epochs: int) -> Non
 def test_a_queued_learner_starts_when_a_tab_closes_and_compares_two_runs(one_slot_server: str, context,
                                                                          tmp_path: Path) -> None:  # fmt: skip
     first, _ = _open_live_training(context, one_slot_server)
-    _small(first, ("Training images", "Validation images", "Epochs"), 2000, 50)  # long enough to hold the slot
+    _small(first, ("Training images", "Validation images", "Epochs"), 512, 50)  # long enough to hold the slot
     first.get_by_role("button", name="Start training").click()
     first.wait_for_selector("text=Training", timeout=60_000)
 

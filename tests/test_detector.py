@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from PIL import Image
 import torch.nn.functional as F
 import torchvision
 from torch import nn
@@ -27,7 +28,9 @@ from cnnviz.detect import (
     load_detector,
     make_anchors,
     match_anchors,
+    predict_scenes,
     save_detector,
+    scene_from_photo,
 )
 from cnnviz.errors import CheckpointError, ConfigError
 from cnnviz.train import Trainer
@@ -247,3 +250,26 @@ def test_a_tiny_run_learns_and_repeats() -> None:
     assert losses == [e.train_loss for e in second.epochs]
     assert first.metric == "map50" and set(first.results["ap50"]) == set(spec.class_names)
     assert 0 <= first.results["map50"] <= 1
+
+
+def test_a_photo_becomes_its_centre_square_at_the_scene_size() -> None:
+    photo = Image.new("RGB", (90, 30), (255, 0, 0))
+    photo.paste((0, 0, 255), (30, 0, 60, 30))  # the centre square is blue, the sides red
+    scene = scene_from_photo(photo, 48)
+    assert scene.shape == (3, 48, 48) and scene.dtype == torch.float32
+    torch.testing.assert_close(scene[:, 4:-4, 4:-4], torch.tensor([0.0, 0.0, 1.0]).view(3, 1, 1).expand(3, 40, 40),
+                               rtol=0, atol=1e-6)  # fmt: skip
+
+
+def test_predictions_after_nms_are_among_those_before_and_the_mode_is_kept() -> None:
+    model = Detector(SPEC).train()
+    with torch.no_grad():
+        model.head[-1].bias.view(SPEC.anchors_per_cell, -1)[:, 4] = -5.0  # background unlikely: many boxes
+    pred = predict_scenes(model, torch.rand(2, 3, 48, 48), mean=(0.5,) * 3, std=(0.25,) * 3, score_threshold=0.1)
+    assert model.training
+    for before, after in zip(pred.before_nms, pred.after_nms, strict=True):
+        assert 0 < len(after) <= len(before)
+        pairs = {(tuple(b), int(c)) for b, c in zip(before.boxes.tolist(), before.labels, strict=True)}
+        assert all((tuple(b), int(c)) in pairs for b, c in zip(after.boxes.tolist(), after.labels, strict=True))
+    with pytest.raises(ConfigError, match="score threshold"):
+        predict_scenes(model, torch.rand(1, 3, 48, 48), mean=(0.5,) * 3, std=(0.25,) * 3, score_threshold=1.5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import zipfile
 from pathlib import Path
 
@@ -24,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "live_training.py")
 NEW_FIELDS = ("device", "warmup", "step_every", "step_gamma", "monitor", "val_fraction", "folds", "val_noise",
               "augmentation_noise")  # fmt: skip
+
+BASELINE = PRESETS["baseline"]  # what the form starts from
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -101,7 +104,9 @@ def test_presets_fill_every_new_control_and_the_choices_survive_a_visit_to_anoth
     assert {f: at.session_state[f"train_{f}"] for f in chosen} == chosen
     assert at.selectbox(key="train_schedule").value is Schedule.STEP
     assert translate("train_controls.checkpoint_accuracy", "en") in _captions(at)
-    assert translate("train_controls.split", "en", train=1680, val=720) in _captions(at)  # 30 % of 2000 + 400
+    total = BASELINE.n_train + BASELINE.n_val
+    val = round(total * 0.3)  # 30 % of all the images validate
+    assert translate("train_controls.split", "en", train=total - val, val=val) in _captions(at)
 
 
 def test_the_curve_drawn_before_the_run_is_the_schedule_in_closed_form() -> None:
@@ -149,11 +154,14 @@ def test_impossible_splits_show_what_to_change(lang: str) -> None:
 
 
 def test_every_control_and_note_reads_in_korean() -> None:
+    assert BASELINE.epochs < 8  # so that the step schedule never drops and patience 10 cannot stop the run
     at = _page(lang="ko", train_schedule=Schedule.STEP, train_step_every=8, train_patience=10, train_folds=5,
                train_precision=Precision.MIXED)  # fmt: skip
     texts = _captions(at)
-    for key, values in (("split_folds", dict(k=5, train=1920, val=480)), ("step_never", dict(every=8)),
-                        ("patience_never", dict(n=6, first=11)), ("checkpoint_loss", {})):  # fmt: skip
+    total = BASELINE.n_train + BASELINE.n_val
+    fold = math.ceil(total / 5)  # the first fold is the largest
+    for key, values in (("split_folds", dict(k=5, train=total - fold, val=fold)), ("step_never", dict(every=8)),
+                        ("patience_never", dict(n=BASELINE.epochs, first=11)), ("checkpoint_loss", {})):  # fmt: skip
         assert translate(f"train_controls.{key}", "ko", **values) in texts
     assert any("bfloat16" in text for text in texts)
     assert english_sentences(at) == []

@@ -20,6 +20,7 @@ from torch import nn
 from cnnviz.i18n import translate
 from cnnviz.train import RunStatus, TrainingJob
 from cnnviz.ui.training_figures import curves_figure, loss_marks, step_position
+from cnnviz.ui.training_live import blend_eta
 from tests.text_checks import english_sentences
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,3 +178,17 @@ def _windows_sit_at_their_fractional_epoch(at: AppTest, snap) -> None:
     np.testing.assert_allclose(drawn["x"], [s.step / 4 for s in snap.step_stats], rtol=0, atol=1e-12)
     np.testing.assert_allclose(drawn["y"], [s.accuracy for s in snap.step_stats], rtol=0, atol=1e-12)
     assert drawn["x"][-1] == 2.0  # the run's last window ends at its last epoch
+
+
+def test_the_time_left_counts_down_smoothly_instead_of_jumping() -> None:
+    raw = [65.0, 112.0, 70.0, 108.0, 60.0, 100.0]  # a first epoch's estimates, one a second (the swings)
+    shown, out = None, []
+    for value in raw:
+        shown = blend_eta(shown, 1.0, value)
+        out.append(shown)
+    assert out[0] == 65.0 and max(abs(b - a) for a, b in zip(out, out[1:], strict=False)) < 16  # raw: up to 47
+    assert blend_eta(30.0, 1.0, None) is None and blend_eta(None, 0.0, 12.0) == 12.0
+    steady = 100.0
+    for _ in range(30):  # a true change is followed: a slower run's estimate reaches the new level
+        steady = blend_eta(steady, 1.0, 200.0)
+    assert steady == pytest.approx(200.0 - 1.0 * (1 - 0.3) / 0.3, abs=2.0)

@@ -65,8 +65,9 @@ def test_low_lr_barely_moves_the_loss_where_the_baseline_does() -> None:
         epochs = Trainer(config).fit().epochs
         return abs(epochs[-1].val_loss - epochs[0].val_loss) / epochs[0].val_loss
 
-    assert change(_tiny("low_lr", epochs=2)) < 0.005
-    assert change(_tiny("baseline", epochs=2)) > 0.05
+    low = change(_tiny("low_lr", epochs=2))
+    usual = change(_tiny("low_lr", epochs=2, optimizer="adam", learning_rate=3e-3))
+    assert low < 0.001 and low < usual / 20, (low, usual)  # the same tiny run at a usual rate moves its loss
 
 
 def _inputs_seen(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, Trainer]:

@@ -3,13 +3,14 @@
 Long, Shelhamer and Darrell's FCN replaced a classifier's fully connected layers by convolutions, so
 the network keeps a grid of class scores instead of one vector, and upsampled that coarse grid back
 to the input's size with transposed convolutions ("deconvolution"), adding the scores of a finer
-stage (the skip connection) to recover the detail the strided layers had thrown away. This one, for
-96×96 scenes:
+stage (the skip connection) to recover the detail the strided layers had thrown away. This one, for 96×96 scenes and the
+default widths (24, 48, 64):
 
-    encoder   3×3 convs; each stage after the first halves the size:   96 → 48 → 24 → 12
-    decoder   upsample ×2 and a 3×3 conv per stage:                     12 → 24 → 48 → 96
+    encoder   per stage a 3×3 conv with stride 2, then a 3×3 conv:      96 → 48 → 24 → 12
+    decoder   per stage an upsampling ×2, then a 3×3 conv:              12 → 24 → 48
     skip      the encoder's 48×48 features are added to the decoder's 48×48 features
-    head      a 1×1 convolution to K + 1 class scores per pixel (background first)
+    head      a 1×1 convolution to K + 1 class scores per cell (background first), and one
+              more upsampling ×2 of those scores:                       48 → 96
 
 ``upsampling`` chooses how the decoder doubles the size: a learnt ``ConvTranspose2d`` with kernel 3
 and stride 2 (its kernel does not divide by the stride, so neighbouring outputs receive 1 and 2

@@ -98,7 +98,7 @@ class LayerSnapshot:
     filters: np.ndarray | None = None  # conv: (≤16, ≤16, kH, kW) float16, read-only: the first output × input channels
     maps: Quantized | None = None  # conv: the probe's output (≤16, h, w), area-downsampled to at most 64 × 64
     map_size: tuple[int, int] = (0, 0)  # (H, W) of the output before downsampling
-    weights: Histogram | None = None  # the weight values over ±8/√fan_in (8× PyTorch's default init bound)
+    weights: Histogram | None = None  # the weight values over ±3/√fan_in (3× PyTorch's default init bound)
     gradients: Histogram | None = None  # |∂loss/∂weight| at the epoch's last step, log-spaced bins (None at epoch 0)
     grad_norm: float | None = None  # L2 norm of the weight's gradient at that step
     trainable: bool = True  # False for a frozen layer (transfer learning)

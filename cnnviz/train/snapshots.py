@@ -39,12 +39,12 @@ __all__ = [
 
 MAX_CHANNELS = 16  # output (and input) channels kept per layer
 MAP_SIDE = 64  # feature maps larger than this are area-downsampled to fit MAP_SIDE × MAP_SIDE
-WEIGHT_BINS = 41  # linear bins over ±weight_range (odd: zero sits in the middle of a bin)
-WEIGHT_RANGE_FACTOR = 8.0  # weight bins span ±8/√fan_in: 8× the bound of PyTorch's default initialisation
+WEIGHT_BINS = 51  # linear bins over ±weight_range (odd: zero sits in the middle of a bin)
+WEIGHT_RANGE_FACTOR = 3.0  # weight bins span ±3/√fan_in: 3× the bound of PyTorch's default initialisation
 GRADIENT_DECADES = (-12, 4)  # gradient magnitudes from 1e-12 to 1e4
-GRADIENT_BINS_PER_DECADE = 3
+GRADIENT_BINS_PER_DECADE = 4
 _GRADIENT_BINS = (GRADIENT_DECADES[1] - GRADIENT_DECADES[0]) * GRADIENT_BINS_PER_DECADE
-GRADIENT_EDGES = np.logspace(*GRADIENT_DECADES, _GRADIENT_BINS + 1)  # (49,) bin edges, 1e-12 … 1e4
+GRADIENT_EDGES = np.logspace(*GRADIENT_DECADES, _GRADIENT_BINS + 1)  # (65,) bin edges, 1e-12 … 1e4
 GRADIENT_EDGES.flags.writeable = False
 
 
@@ -62,7 +62,7 @@ def snapshot_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def weight_range(module: nn.Conv2d | nn.Linear) -> float:
-    """Half-width of the layer's weight bins: 8/√fan_in (PyTorch initialises within ±1/√fan_in)."""
+    """Half-width of the layer's weight bins: 3/√fan_in (PyTorch initialises within ±1/√fan_in)."""
     fan_in = module.weight[0].numel()  # in_channels / groups × kH × kW, or in_features
     return WEIGHT_RANGE_FACTOR / math.sqrt(max(fan_in, 1))
 

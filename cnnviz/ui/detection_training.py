@@ -69,9 +69,9 @@ class _Kept:
     digest: str = ""  # sha256 of the uploaded file
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def _scenes(n_train: int, n_val: int, seed: int) -> SceneSplit:
-    """The drawn scenes, once per server for each setting (drawing 2,000 scenes takes a few seconds)."""
+    """The drawn scenes of the last setting, kept by the server (2,000 scenes: a few seconds to draw, 220 MB)."""
     return load_scenes(n_train=n_train, n_val=n_val, seed=seed, target="boxes")
 
 
@@ -120,6 +120,7 @@ def _start(config: TrainConfig) -> None:
 
 
 def _panel(config: TrainConfig) -> None:
+    """The fragment: Start or Stop, the progress, the curves; keeps the detector once the run has ended."""
     job: TrainingJob | None = st.session_state.get(JOB_KEY)
     if st.session_state.pop(STARTED_KEY, False):
         st.rerun()  # a full run, so that this fragment starts ticking
@@ -127,12 +128,12 @@ def _panel(config: TrainConfig) -> None:
     if snap is not None and snap.done and st.session_state.get(RECORDED_KEY) != id(job):
         _keep(job)
         st.rerun()  # a full run: the detector appears below, and this fragment stops ticking
-    left, mid, status = st.columns([1, 1, 4])
+    left, status = st.columns([1, 4])
     if snap is None or snap.done:
         left.button(t("dtrain.start"), type="primary", key="dtrain_start", on_click=_start, args=(config,))
     else:
         job.touch()  # the heartbeat: this page is still open
-        mid.button(t("dtrain.stop"), key="dtrain_stop", on_click=job.stop)
+        left.button(t("dtrain.stop"), key="dtrain_stop", on_click=job.stop)
     if ERROR_KEY in st.session_state:
         st.error(st.session_state[ERROR_KEY], icon="⚠️")
     if snap is None:
@@ -168,8 +169,7 @@ def _loss_figure(snap: JobSnapshot) -> go.Figure:
 
 def _map_figure(snap: JobSnapshot) -> go.Figure:
     fig = go.Figure()
-    epochs = [0] + [e.epoch for e in snap.epoch_stats]
-    fig.add_scatter(x=epochs[1:], y=[e.val_accuracy for e in snap.epoch_stats], mode="lines+markers",
+    fig.add_scatter(x=[e.epoch for e in snap.epoch_stats], y=[e.val_accuracy for e in snap.epoch_stats], mode="lines+markers",
                     name=t("dtrain.curve_map"))  # fmt: skip
     fig.add_hline(y=0.8, line_dash="dot", annotation_text=t("dtrain.goal_line"))
     fig.update_yaxes(range=[0, 1])

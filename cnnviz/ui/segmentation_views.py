@@ -26,6 +26,7 @@ from cnnviz.segment import (
 )
 from cnnviz.segment.fcn import FCN
 from cnnviz.ui.base import t
+from cnnviz.ui.choices import translated_choice
 from cnnviz.ui.image_input import image_input
 from cnnviz.ui.segmentation import TrainedFCN, class_name, legend, trained_runs, view_scenes, zoom
 from cnnviz.ui.widgets import bounded_slider
@@ -51,8 +52,10 @@ def results_section() -> None:
         st.info(t("segmentation.no_model"))
         return
     kinds = list(trained_runs())
-    kind = st.radio(t("segmentation.which_model"), kinds, index=kinds.index(latest[0]), format_func=_kind_label,
-                    horizontal=True, key="seg_which")  # fmt: skip
+    kind = latest[0]
+    if len(kinds) > 1:
+        kind = translated_choice("radio", t("segmentation.which_model"), kinds, key="seg_which", default=kind,
+                                 format_func=_kind_label, horizontal=True)  # fmt: skip
     run = trained_runs()[kind]
     scenes = view_scenes()
     found = predict_masks(run.model, scenes.images, mean=run.mean, std=run.std)

@@ -78,7 +78,7 @@ def curves_figure(
     if metric == "accuracy":
         fig.update_yaxes(range=[0, 1])
     elif log_loss_axis(snap):
-        fig.update_yaxes(type="log", exponentformat="power")
+        fig.update_yaxes(type="log")
     return fig
 
 
@@ -113,7 +113,8 @@ def loss_marks(snap: JobSnapshot) -> list[LossMark]:
     marks = {s.step: LossMark(s.step, s.loss, "clipped") for s in snap.step_stats
              if not (math.isfinite(s.loss) and s.loss < limit)}  # fmt: skip
     steps = snap.step_stats
-    if snap.status is RunStatus.DIVERGED and steps and all(steps[-1].loss >= s.loss for s in steps if not math.isnan(s.loss)):
+    largest_last = bool(steps) and all(steps[-1].loss >= s.loss for s in steps if not math.isnan(s.loss))
+    if snap.status is RunStatus.DIVERGED and largest_last:
         kind = "not_finite" if _not_finite(snap.message) or not math.isfinite(steps[-1].loss) else "exploded"
         marks[steps[-1].step] = LossMark(steps[-1].step, steps[-1].loss, kind)
     return sorted(marks.values(), key=lambda m: m.step)

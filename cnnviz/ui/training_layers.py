@@ -74,7 +74,7 @@ def layer_filters_image(layer: LayerSnapshot, *, first: bool) -> Image.Image:
     c_out, c_in = filters.shape[:2]
     if c_in == 1:  # depthwise: one kernel per channel
         return montage(filters[:, 0], cols=min(c_out, 8), scale=scale, pad=2)
-    return montage(filters.reshape(c_out * c_in, *filters.shape[-2:]), cols=c_in, scale=scale, pad=1)
+    return montage(filters.reshape(c_out * c_in, *filters.shape[-2:]), cols=c_in, scale=scale, pad=4)
 
 
 def maps_image(maps: np.ndarray) -> Image.Image:
@@ -135,7 +135,7 @@ def gradient_norms_figure(shots: Sequence[EpochSnapshot], labels: dict[str, str]
     fig.update_layout(title=t("train_live.norms_title"), height=320, margin=dict(l=10, r=10, t=40, b=10),
                       xaxis_title=t("train.axis_epoch"), yaxis_title=t("train_live.axis_norm"),
                       legend=dict(orientation="h", y=-0.3))  # fmt: skip
-    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_yaxes(type="log")
     fig.update_xaxes(dtick=1 if len(shots) <= 12 else None)
     return fig
 

@@ -7,6 +7,9 @@ reruns once, so the results below appear and the fragment stops ticking.
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -20,12 +23,14 @@ from cnnviz.ui.training_layers import inside_network
 from cnnviz.ui.training_status import progress_section
 from cnnviz.ui.widgets import bounded_slider
 
-__all__ = ["live_panel", "start_job"]
+__all__ = ["blend_eta", "live_panel", "start_job"]
 
 ERROR_KEY = "train_error"  # why the last start failed (shown by the panel)
 STARTED_KEY = "train_started"  # set by start_job: the panel reruns the whole page once, so it starts ticking
 RECORDED_KEY = "train_recorded"  # id() of the job whose results were recorded
 REPLAY_KEY = "train_replay"
+ETA_KEY = "train_eta"  # (job id, shown estimate, time.monotonic() when shown): the time left counts down smoothly
+ETA_WEIGHT = 0.3  # share of a new raw estimate in the one shown (the rest: the last one shown, counted down)
 TICK_SECONDS = 1.0
 
 
@@ -63,7 +68,7 @@ def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool)
     if snap is None:
         st.info(t("train.idle"))
         return
-    progress_section(snap, status)
+    progress_section(replace(snap, eta_s=_smoothed_eta(snap, id(job))), status)
     frozen = job.history.features is not None  # set once, before training starts: safe to read from here
     epoch = snap.snapshots[-1].epoch if snap.snapshots else 0
     if snap.done and snap.snapshots:
@@ -120,3 +125,24 @@ def _curves(snap: JobSnapshot, *, mark_epoch: int | None) -> None:
         mark = marks[-1]
         st.caption(t(f"train_live.mark_caption.{mark.kind}", step=mark.step, loss=loss_text(mark.loss),
                      epoch=f"{step_position(snap, mark.step):.2f}"))  # fmt: skip
+
+
+def blend_eta(shown: float | None, waited: float, raw: float | None, *, weight: float = ETA_WEIGHT) -> float | None:
+    """The time left to show: the last one shown, counted down by ``waited`` seconds, blended with a new estimate.
+
+    A raw estimate (elapsed / steps × steps left) swings with every slow step in the first epoch; blending
+    (``weight`` of the new one per tick) turns that into a steady countdown that still follows a real change.
+    """
+    if raw is None or shown is None:
+        return raw
+    return max(0.0, (1 - weight) * max(shown - waited, 0.0) + weight * raw)
+
+
+def _smoothed_eta(snap: JobSnapshot, job_id: int) -> float | None:
+    """Blend the job's estimate into the one shown last for the same job (kept in the session)."""
+    now = time.monotonic()
+    last = st.session_state.get(ETA_KEY)
+    shown = last[1] if last and last[0] == job_id else None
+    eta = blend_eta(shown, now - last[2] if shown is not None else 0.0, snap.eta_s)
+    st.session_state[ETA_KEY] = (job_id, eta, now)
+    return eta

@@ -15,6 +15,7 @@ import streamlit as st
 
 from cnnviz.train import BUILT_MODEL, RunStatus, TrainConfig, flatten_config
 from cnnviz.ui.base import t
+from cnnviz.ui.labels import model_label
 from cnnviz.ui.training import RUNS_KEY, RunRecord, run_model_label
 
 __all__ = ["CSV_FIELDS", "STATUSES", "compare_figure", "run_row", "runs_csv", "runs_section", "setting_rows"]
@@ -105,7 +106,19 @@ def compare_figure(records: Sequence[RunRecord], *, metric: str) -> go.Figure:
     return fig
 
 
+CHOICE_NAMES = {  # settings whose values have names for people in the catalogs
+    "optimizer": lambda v: t(f"train.opt.{v}"),
+    "schedule": lambda v: t(f"train.sched.{v}"),
+    "init": lambda v: t(f"train.init.{v}"),
+    "precision": lambda v: t(f"train.prec.{v}"),
+    "model": lambda v: t("train.model_builder") if v == BUILT_MODEL else model_label(v),
+}
+
+
 def _setting_value(name: str, value: object) -> str:
+    """A setting's value for people: choices and models by their names, numbers short."""
+    if name in CHOICE_NAMES:
+        return CHOICE_NAMES[name](value.value if isinstance(value, Enum) else value)
     if isinstance(value, Enum):
         return str(value.value)
     if name == "architecture":
