@@ -72,8 +72,10 @@ def test_the_controls_before_a_run_in_english_and_korean_and_a_run_that_uses_the
     assert "the epoch with the highest validation accuracy are kept" in text
     full_screenshot(page, SHOTS / "live_training-controls-en.png")
 
-    # A short run on them: the CPU picked by hand, a validation fraction instead of k-fold, early stopping.
+    # A short run on them: the CPU picked by hand, a validation fraction instead of k-fold, early stopping
+    # (in float32: bfloat16 autocast is slow on most CPUs).
     _choose(page, "device", index=1)
+    _choose(page, "precision", translate("train.prec.fp32", "en"))
     _choose(page, "val_fraction", "20%")
     assert translate("train_controls.off", "en") in main_text(page)  # choosing a fraction turned k-fold off
     set_number(page, translate("train.n_train", "en"), 256)

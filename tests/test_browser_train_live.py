@@ -43,39 +43,50 @@ def _radio(page, key: str, option: str) -> None:
     wait_settled(page)
 
 
-def test_every_layer_and_its_histograms_in_english_then_korean(server: str, context) -> None:
+def _short_run(context, server: str, lang: str, *, n_train: int, epochs: int):
+    """A new session on Live training in ``lang`` (chosen first), a short run started and finished."""
     page = context.new_page()
     console = watch_console(page)
     page.goto(server, wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]')
     wait_settled(page)
-    _go(page, "Live training")
-    page.wait_for_selector("h1:has-text('Live training')")
+    if lang == "ko":  # before anything else: select boxes keep their old-language text across a switch
+        page.get_by_text("한국어").click()
+        wait_settled(page)
+    title = translate("train.title", lang)
+    _go(page, title)
+    page.wait_for_selector(f"h1:has-text('{title}')")
     wait_settled(page)
-    set_number(page, "Training images", 256)
-    set_number(page, "Validation images", 64)
-    set_number(page, "Epochs", 3)
-    page.get_by_role("button", name="Start training").click()
-    page.wait_for_selector("text=Confusion matrix (validation)", timeout=120_000)
+    set_number(page, translate("train.n_train", lang), n_train)
+    set_number(page, translate("train.n_val", lang), 64)
+    set_number(page, translate("train.epochs", lang), epochs)
+    page.get_by_role("button", name=translate("train.start", lang)).click()
+    page.wait_for_selector(f"text={translate('train.confusion', lang)}", timeout=120_000)
     wait_settled(page)
+    return page, console
 
+
+def test_every_layer_and_its_histograms_in_english_and_korean(server: str, context) -> None:
+    page, console = _short_run(context, server, "en", n_train=256, epochs=3)
     _pick(page, "train_layer", "conv 3 (10→10, 3×3)")
     page.wait_for_selector("text=conv 3 (10→10, 3×3): filters after epoch 3")
     full_screenshot(page, SHOTS / "live_training-layers-en.png")
     _radio(page, "train_view", translate("train_live.view.histograms", "en"))
     page.wait_for_selector("text=Gradient norm of each layer at each epoch's last step")
     full_screenshot(page, SHOTS / "live_training-histograms-en.png")
-    assert exceptions_on(page) == []
+    assert exceptions_on(page) == [] and console.app_errors() == []
+    page.close()
 
-    page.get_by_text("한국어").click()  # the same session: the finished run, now in Korean
-    wait_settled(page)
+    page, console = _short_run(context, server, "ko", n_train=128, epochs=2)
+    texts = [main_text(page)]
+    _pick(page, "train_layer", "합성곱 2 (10→10, 3×3)")
+    page.wait_for_selector("text=합성곱 2 (10→10, 3×3): 에폭 2 후의 필터")
+    full_screenshot(page, SHOTS / "live_training-layers-ko.png")
+    _radio(page, "train_view", translate("train_live.view.histograms", "ko"))
     page.wait_for_selector(f"text={translate('train_live.norms_title', 'ko')}")
     full_screenshot(page, SHOTS / "live_training-histograms-ko.png")
-    histograms = main_text(page)
-    _radio(page, "train_view", translate("train_live.view.filters", "ko"))
-    page.wait_for_selector("text=합성곱 3 (10→10, 3×3)")
-    full_screenshot(page, SHOTS / "live_training-layers-ko.png")
-    for text in (histograms, main_text(page)):
+    texts.append(main_text(page))
+    for text in texts:
         assert english_runs(text) == []
     assert exceptions_on(page) == []
     assert console.app_errors() == []

@@ -138,6 +138,7 @@ def test_a_closed_session_stops_its_run_within_seconds_and_a_blip_does_not(start
     assert time.monotonic() - gone < 0.5 + 1.5  # GONE_SECONDS and one step of slack
     assert closed.snapshot().state is JobState.STOPPED and closed.snapshot().message.key == "errors.run_heartbeat_lost"
     assert blip.snapshot().state is JobState.RUNNING  # the other session trains on
+    assert not hasattr(closed.trainer.data, "train_x")  # nobody will record it: its images are freed at once
     assert not any(t.name == f"cnnviz-train-{id(closed):x}" for t in threading.enumerate())
 
 

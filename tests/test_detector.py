@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 import torch
-from PIL import Image
 import torch.nn.functional as F
 import torchvision
+from PIL import Image
 from torch import nn
 
 from cnnviz.data import load_scenes

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from cnnviz.data import SCENE_CLASSES
@@ -90,7 +91,8 @@ def test_a_downloaded_detector_loads_back_and_the_korean_section_is_korean(apps:
     _upload(at, "mine.pt", data)
     kept = at.session_state["dtrain_model"]
     assert kept.source == "mine.pt" and kept.epoch == 4
-    assert all((a == b).all() for a, b in zip(kept.model.state_dict().values(), model.state_dict().values()))
+    saved, back = model.state_dict(), kept.model.state_dict()
+    assert saved.keys() == back.keys() and all(torch.equal(saved[k], back[k]) for k in saved)
     assert load_detector(data).epoch == 4
     assert any("mine.pt" in c.value for c in at.caption)
     assert not english_sentences(at), english_sentences(at)

@@ -65,16 +65,20 @@ def test_a_full_server_queues_the_run_shows_its_place_in_korean_and_starts_it_by
     for holder in holders:
         DEFAULT_LIMITER.enter(id(holder))
     try:
-        at = _page(apps, lang="ko")
+        at = _page(apps)
         at.button(key="train_start").click().run()
         job = at.session_state["train_job"]
         assert job.snapshot().state is JobState.QUEUED
         at.run()
+        place = translate("runs.queued", "en", n=1, waiting=1, capacity=DEFAULT_LIMITER.capacity)
+        assert any("Waiting in the queue" in m.value and place in m.value for m in at.markdown)
+        korean = _page(apps, lang="ko", train_job=job)  # the same queued run, seen in Korean
         status = translate("train.state.queued", "ko")
         place = translate("runs.queued", "ko", n=1, waiting=1, capacity=DEFAULT_LIMITER.capacity)
-        assert any(status in m.value and place in m.value for m in at.markdown), [m.value for m in at.markdown]
-        assert translate("runs.queued_help", "ko", n=DEFAULT_LIMITER.capacity) in [i.value for i in at.info]
-        assert english_sentences(at) == []
+        assert any(status in m.value and place in m.value for m in korean.markdown), [m.value for m in korean.markdown]
+        assert translate("runs.queued_help", "ko", n=DEFAULT_LIMITER.capacity) in [i.value for i in korean.info]
+        assert english_sentences(korean) == []
+        assert job.snapshot().state is JobState.QUEUED  # no slot yet
     finally:
         for holder in holders:
             DEFAULT_LIMITER.release(id(holder))

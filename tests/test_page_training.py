@@ -111,7 +111,7 @@ def test_a_short_run_trains_shows_progress_and_hands_the_model_over(apps) -> Non
     snap = job.snapshot()
     assert snap.state is JobState.FINISHED and snap.epoch == 2
     assert any("CPU" in m.value for m in at.markdown)  # the device in use
-    assert len(at.get("plotly_chart")) == 3  # loss, accuracy, confusion matrix
+    assert len(at.get("plotly_chart")) == 4  # the form's learning-rate curve, loss, accuracy, confusion matrix
     models = at.session_state["session_models"]
     (label,) = models
     entry = models[label]
@@ -337,7 +337,7 @@ def test_my_photos_train_a_head_on_efficientnet_features_and_open_on_feature_map
     assert record.features is not None and record.features.dims == 1280
     assert any(c.value.startswith("Trained: only a new head, 3,843 parameters (1,280 features → 3 classes).")
                for c in at.caption)  # fmt: skip
-    assert len(at.get("plotly_chart")) == 4  # loss, accuracy, the features in 2-D, confusion matrix
+    assert len(at.get("plotly_chart")) == 5  # the learning-rate curve, loss, accuracy, the features in 2-D, confusion
     spec = at.session_state["session_models"][record.label]["spec"]
     assert spec.class_names == ("cat", "coffee", "rocket") and spec.name == "efficientnet_lite0"
     loaded = load_trained(record.downloads[-1].data)

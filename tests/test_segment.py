@@ -143,9 +143,9 @@ def test_predict_masks_is_the_normalised_forward_pass_and_leaves_the_mode() -> N
 
 
 def _tiny_run(seed: int = 0) -> Trainer:
-    config = replace(SEGMENTATION_TRAINING, n_train=48, n_val=12, epochs=3, batch_size=8, seed=seed, sync_every=2)
+    config = replace(SEGMENTATION_TRAINING, n_train=32, n_val=8, epochs=2, batch_size=8, seed=seed, sync_every=2)
     spec = FCNConfig(SEGMENTATION_CLASSES, image_size=64, widths=(8, 16, 16))
-    parts = segmentation_parts(config, spec, data=load_scenes(n_train=48, n_val=12, seed=seed, size=64))
+    parts = segmentation_parts(config, spec, data=load_scenes(n_train=32, n_val=8, seed=seed, size=64))
     trainer = Trainer(config, data=parts.data, model=parts.model, task=parts.task)
     trainer.fit()
     return trainer

@@ -55,8 +55,8 @@ def draw_example(dataset: str, class_index: int, *, number: int = 0) -> np.ndarr
     drawn here, a class it does not have or an example number outside 0…MAX_EXAMPLE_NUMBER.
     """
     info = DATASETS.get(dataset)
-    if info is None or not info.procedural:
-        drawable = ", ".join(name for name, entry in DATASETS.items() if entry.procedural)
+    if info is None or not info.procedural or info.task != "classification":  # a scene has no one class
+        drawable = ", ".join(n for n, e in DATASETS.items() if e.procedural and e.task == "classification")
         raise ConfigError.from_key("errors.example_not_drawable", name=repr(dataset), drawable=drawable)
     if not 0 <= class_index < len(info.class_names):
         raise ConfigError.from_key("errors.example_bad_class", index=class_index, name=repr(dataset),

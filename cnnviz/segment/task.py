@@ -32,6 +32,7 @@ __all__ = [
     "SegmentationTask",
     "segmentation_parts",
     "segmentation_run",
+    "seeded_fcn",
 ]
 
 
@@ -115,10 +116,14 @@ def segmentation_parts(config: TrainConfig, spec: FCNConfig | None = None, *,
     if data is None:
         data = load_scenes(n_train=config.n_train, n_val=config.n_val, seed=config.seed, size=spec.image_size,
                            target="mask")  # fmt: skip
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):  # the same seed gives the same weights
-        torch.manual_seed(config.seed)
-        model = FCN(spec)
-    return SegmentationParts(data, model, SegmentationTask(spec.num_classes))
+    return SegmentationParts(data, seeded_fcn(spec, config.seed), SegmentationTask(spec.num_classes))
+
+
+def seeded_fcn(spec: FCNConfig, seed: int) -> FCN:
+    """Build an FCN whose initial weights depend on ``seed`` only (torch's global generator is left as it was)."""
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return FCN(spec)
 
 
 def segmentation_run(config: TrainConfig = SEGMENTATION_TRAINING, spec: FCNConfig | None = None) -> Trainer:

@@ -256,6 +256,9 @@ class TrainingJob:
                 self._run_folds()
             else:
                 self._finish(self._fit(self.trainer))
+            if self._message is not None and self._message.key == "errors.run_heartbeat_lost":
+                self.trainer.release()  # the page is gone and may never record the run: free its data now
+                return_freed_memory()
         except CnnvizError as err:  # kept as a key and values, never the exception (its traceback holds the data)
             self._fail(Phrase(err.key, dict(err.values)) if err.key else Phrase("errors.plain", {"text": str(err)}))
         except Exception as err:  # the thread must end in a state the page can show, never silently

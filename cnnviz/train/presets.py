@@ -52,14 +52,15 @@ PRESETS: dict[str, TrainConfig] = {
         _PLAIN, optimizer=OptimizerName.SGD, learning_rate=10.0, schedule=Schedule.CONSTANT, sync_every=1
     ),  # every step is drawn: the explosion step by step  # fmt: skip
     "low_lr": replace(_PLAIN, optimizer=OptimizerName.SGD, learning_rate=1e-5, epochs=2, schedule=Schedule.CONSTANT),
-    "batch_8": replace(_PLAIN, batch_size=8, epochs=3, schedule=Schedule.CONSTANT, learning_rate=1e-3),
-    "batch_256": replace(_PLAIN, batch_size=256, epochs=3, schedule=Schedule.CONSTANT, learning_rate=1e-3),
     # the same network and images twice, tested on noisy images: trained on clean ones, then on noisy ones
     "noisy_test": replace(_BASELINE, val_noise=_NOISE),
     "noise_trained": replace(_BASELINE, val_noise=_NOISE, augmentation=Augmentation(noise=_NOISE)),
     # validation as a share of one pool of images, and 5-fold cross-validation on a small set
     "val_fraction": replace(_BASELINE, n_train=2000, n_val=500, val_fraction=0.2),
     "kfold": replace(_BASELINE, n_train=400, n_val=100, epochs=4, folds=5),
+    # the same run with 8 images per step, then with 256
+    "batch_8": replace(_PLAIN, batch_size=8, epochs=3, schedule=Schedule.CONSTANT, learning_rate=1e-3),
+    "batch_256": replace(_PLAIN, batch_size=256, epochs=3, schedule=Schedule.CONSTANT, learning_rate=1e-3),
 }
 
 

@@ -169,7 +169,8 @@ def _loss_figure(snap: JobSnapshot) -> go.Figure:
 
 def _map_figure(snap: JobSnapshot) -> go.Figure:
     fig = go.Figure()
-    fig.add_scatter(x=[e.epoch for e in snap.epoch_stats], y=[e.val_accuracy for e in snap.epoch_stats], mode="lines+markers",
+    epochs = snap.epoch_stats
+    fig.add_scatter(x=[e.epoch for e in epochs], y=[e.val_accuracy for e in epochs], mode="lines+markers",
                     name=t("dtrain.curve_map"))  # fmt: skip
     fig.add_hline(y=0.8, line_dash="dot", annotation_text=t("dtrain.goal_line"))
     fig.update_yaxes(range=[0, 1])

@@ -159,8 +159,7 @@ def train_panel() -> None:
                                    default=kinds[0], where=left,
                                    format_func=lambda v: t(f"segmentation.upsampling.{v}"))  # fmt: skip
     mid.select_slider(t("segmentation.n_train"), TRAIN_SIZES, value=2000, key="seg_n_train")
-    bounded_slider(t("segmentation.epochs"), 1, 12, SEGMENTATION_TRAINING.epochs, key="seg_epochs",
-                            where=right)  # fmt: skip
+    bounded_slider(t("segmentation.epochs"), 1, 12, SEGMENTATION_TRAINING.epochs, key="seg_epochs", where=right)
     held = st.session_state.get(JOB_KEY)
     active = held is not None and not held[0].snapshot().done
     st.fragment(_panel, run_every=TICK_SECONDS if active else None)(upsampling)

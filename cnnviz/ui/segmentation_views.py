@@ -23,6 +23,7 @@ from cnnviz.segment import (
     photo_to_scene,
     predict_masks,
     scene_picture,
+    seeded_fcn,
 )
 from cnnviz.segment.fcn import FCN
 from cnnviz.ui.base import t
@@ -111,8 +112,7 @@ def _score_maps(probabilities: torch.Tensor) -> None:
 # ------------------------------------------------------------------------------------------------ checkerboard
 @st.cache_resource(show_spinner=False)
 def _untrained(kind: str) -> FCN:
-    torch.manual_seed(0)
-    return FCN(FCNConfig(SEGMENTATION_CLASSES, upsampling=kind)).eval()
+    return seeded_fcn(FCNConfig(SEGMENTATION_CLASSES, upsampling=kind), 0).eval()
 
 
 def _response_picture(model: FCN) -> np.ndarray:

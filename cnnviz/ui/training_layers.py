@@ -65,7 +65,8 @@ def filters_image(filters: np.ndarray, *, scale: int = 16) -> Image.Image:
 def layer_filters_image(layer: LayerSnapshot, *, first: bool) -> Image.Image:
     """A conv layer's kept filters: colour patches for an RGB first layer, else one signed row per output channel.
 
-    Deeper layers: row = output channel, column = input channel (C_out, C_in, kH, kW), one shared colour scale.
+    Deeper layers: row = output channel, column = input channel (C_out, C_in, kH, kW), one shared colour scale,
+    grey gaps between kernels (white is 0).
     """
     filters = layer.filters.astype(np.float32)  # (≤16, ≤16, kH, kW)
     scale = max(1, FILTER_TILE // max(filters.shape[-2:]))
@@ -74,7 +75,7 @@ def layer_filters_image(layer: LayerSnapshot, *, first: bool) -> Image.Image:
     c_out, c_in = filters.shape[:2]
     if c_in == 1:  # depthwise: one kernel per channel
         return montage(filters[:, 0], cols=min(c_out, 8), scale=scale, pad=2)
-    return montage(filters.reshape(c_out * c_in, *filters.shape[-2:]), cols=c_in, scale=scale, pad=4)
+    return montage(filters.reshape(c_out * c_in, *filters.shape[-2:]), cols=c_in, scale=scale, pad=5, background=150)
 
 
 def maps_image(maps: np.ndarray) -> Image.Image:
