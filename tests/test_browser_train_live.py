@@ -67,9 +67,9 @@ def _short_run(context, server: str, lang: str, *, n_train: int, epochs: int):
 
 
 def test_every_layer_and_its_histograms_in_english_and_korean(server: str, context) -> None:
-    page, console = _short_run(context, server, "en", n_train=256, epochs=3)
+    page, console = _short_run(context, server, "en", n_train=128, epochs=2)
     _pick(page, "train_layer", "conv 3 (10→10, 3×3)")
-    page.wait_for_selector("text=conv 3 (10→10, 3×3): filters after epoch 3")
+    page.wait_for_selector("text=conv 3 (10→10, 3×3): filters after epoch 2")
     full_screenshot(page, SHOTS / "live_training-layers-en.png")
     _radio(page, "train_view", translate("train_live.view.histograms", "en"))
     page.wait_for_selector("text=Gradient norm of each layer at each epoch's last step")

@@ -73,7 +73,9 @@ def test_a_queued_learner_starts_when_a_tab_closes_and_compares_two_runs(one_slo
     second.wait_for_selector(f"text={queued}", state="detached", timeout=30_000)
     waited = time.monotonic() - closed
     print(f"queued run started {waited:.1f} s after the other tab closed")
-    assert waited < 10, f"the closed tab's run held the slot for {waited:.1f} s"
+    # GONE_SECONDS (3 s) + a probe (0.5 s) + the step in progress + a fragment tick (1 s) of this page; measured
+    # 7.4 s and 10.6 s with the machine's load at 11–13 on 2 cores (it was ~35 s before: the 30 s heartbeat)
+    assert waited < 15, f"the closed tab's run held the slot for {waited:.1f} s"
 
     second.wait_for_selector("text=혼동 행렬", timeout=120_000)
     wait_settled(second)

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.device import allowed_cpus
 from cnnviz.i18n import translate
-from cnnviz.train import PRESETS, Monitor, Precision, Schedule, flatten_config
+from cnnviz.train import DEFAULT_LIMITER, PRESETS, Monitor, Precision, Schedule, flatten_config, threads_per_job
 from cnnviz.ui.training_form import FORM_FIELDS, PRESET_FIELDS
 from tests.text_checks import english_sentences
 
@@ -58,12 +58,13 @@ def _array(values) -> np.ndarray:
 
 def test_only_present_devices_are_offered_with_the_threads_and_the_precision_they_use(monkeypatch) -> None:
     at = _page()
-    assert at.selectbox(key="train_device").options == [
-        translate("train_controls.device_auto", "en", device="CPU (1 thread)"), "CPU (1 thread)"]  # fmt: skip
-    assert translate("train_controls.threads", "en", n=torch.get_num_threads(), allowed=allowed_cpus()) in _captions(at)
+    assert at.selectbox(key="train_device").options == ["Automatic: CPU", "CPU"]
+    runs = DEFAULT_LIMITER.capacity  # the threads a job of this server really sets (cnnviz.train.jobs)
+    said = translate("train_controls.threads", "en", n=threads_per_job(runs), allowed=allowed_cpus(), runs=runs)
+    assert said in _captions(at)
     assert translate("train_controls.uses_fp32", "en") in _captions(at)
     at.selectbox(key="train_precision").set_value(Precision.MIXED).run()
-    assert "On CPU (1 thread): bfloat16 (bf16) autocast, without a gradient scaler" in " ".join(_captions(at))
+    assert "On CPU: bfloat16 (bf16) autocast, without a gradient scaler" in " ".join(_captions(at))
 
     # A server with a CUDA GPU (the logic only: CUDA never runs here)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

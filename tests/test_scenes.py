@@ -123,6 +123,6 @@ def test_bad_arguments_are_refused() -> None:
 
 
 def test_generation_is_fast() -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds of this process: a machine shared with other work does not count
     make_scenes(1000, seed=0)
-    assert time.perf_counter() - start < 10.0  # about 1 s on 2 quiet cores, 3 s when loaded
+    assert time.process_time() - start < 8.0  # about 1.5 s of CPU; per-pixel Python loops would take minutes

@@ -4,10 +4,11 @@
 sessions share. A job enters the queue when it starts and waits in its own thread until it has a slot;
 slots go to the waiting jobs first come, first served, as soon as a running job releases its slot.
 
-Measured on a 2-core server (``bench/bench_classroom.py``): two jobs at once with one torch thread each
-train as many images per second in all as one job with two threads, and ``torch.set_num_threads`` in a
-job's thread changes that thread (and the default of threads started after it), not the page's threads.
-So the default is two jobs of one thread each on two cores: ``threads_per_job``.
+Measured with ``bench/bench_classroom.py`` on a shared 2-core machine (other work running, so the figures are
+pessimistic): ``torch.set_num_threads`` in a job's thread changes that thread and the default of threads started
+after it, not the threads already running (the page's); one job with 2 threads trained 176 images/s, two jobs
+with 1 thread each 104 + 104 = 208 images/s in all (load 2–3). So the default is two jobs of one thread each
+on two cores (``threads_per_job``): the cores are shared, not oversubscribed.
 """
 
 from __future__ import annotations

@@ -46,7 +46,9 @@ __all__ = [
     "make_record",
     "message_text",
     "record_run",
+    "run_label",
     "run_model_label",
+    "shown_label",
     "trained_summary",
 ]
 
@@ -107,8 +109,7 @@ def record_run(job: TrainingJob) -> RunRecord:
     runs: list[RunRecord] = st.session_state.setdefault(RUNS_KEY, [])
     c = job.config
     number = st.session_state[RUN_COUNT_KEY] = st.session_state.get(RUN_COUNT_KEY, 0) + 1
-    label = t("train.run_label", n=number, model=run_model_label(c), optimizer=t(f"train.opt.{c.optimizer.value}"),
-              lr=c.learning_rate, batch=c.batch_size)  # fmt: skip
+    label = run_label(c, number)
     record = make_record(job, label, number)
     runs[:] = [_slim(r) for r in runs] + [record]
     models = st.session_state.setdefault(SESSION_MODELS, {})
@@ -119,6 +120,18 @@ def record_run(job: TrainingJob) -> RunRecord:
     if trained is not None and can_look_inside(trained.model):
         models[label] = {"model": trained.model, "spec": _spec(trained, label)}
     return record
+
+
+def run_label(config: TrainConfig, number: int) -> str:
+    """A run's name in the session's language: its number, model, optimizer, learning rate and batch."""
+    optimizer = t(f"train.opt.{config.optimizer.value}")
+    return t("train.run_label", n=number, model=run_model_label(config), optimizer=optimizer,
+             lr=config.learning_rate, batch=config.batch_size)  # fmt: skip
+
+
+def shown_label(record: RunRecord) -> str:
+    """The record's name in the language shown now (its stored label is in the language of the moment it ended)."""
+    return record.label if record.config is None else run_label(record.config, record.number)
 
 
 def make_record(job: TrainingJob, label: str, number: int = 0) -> RunRecord:

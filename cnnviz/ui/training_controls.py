@@ -17,6 +17,7 @@ import torch
 
 from cnnviz.device import allowed_cpus, available_devices, device_label, select_device
 from cnnviz.train import (
+    DEFAULT_LIMITER,
     Monitor,
     Precision,
     Schedule,
@@ -25,6 +26,7 @@ from cnnviz.train import (
     precision_plan,
     run_steps,
     split_sizes,
+    threads_per_job,
 )
 from cnnviz.ui.base import current_language, t
 
@@ -76,19 +78,25 @@ def device_row() -> None:
         key=widget_key("precision"), help=t("train_controls.precision_help"),
     )  # fmt: skip
     device = select_device(name)
-    info.caption(t("train_controls.threads", n=torch.get_num_threads(), allowed=allowed_cpus()))
+    runs = DEFAULT_LIMITER.capacity  # trainings at once on this server; a run's thread count is what the job sets
+    info.caption(t("train_controls.threads", n=threads_per_job(runs), allowed=allowed_cpus(), runs=runs))
     info.caption(_precision_text(Precision(precision), device))
 
 
 def _device_choice(name: str) -> str:
-    label = device_label(select_device(name), current_language())
+    label = _device_name(select_device(name))
     return t("train_controls.device_auto", device=label) if name == "auto" else label
+
+
+def _device_name(device: torch.device) -> str:
+    """'CPU', 'CUDA (NVIDIA H200)', 'MPS (Apple GPU)': the CPU's threads are said beside it, per run."""
+    return t("train_controls.device_cpu") if device.type == "cpu" else device_label(device, current_language())
 
 
 def _precision_text(precision: Precision, device: torch.device) -> str:
     """Which number type the run computes in on ``device`` (the plan the Trainer builds)."""
     plan = precision_plan(precision, device)
-    label = device_label(device, current_language())
+    label = _device_name(device)
     if plan.autocast_dtype is None:
         return t("train_controls.uses_fp32")
     if plan.grad_scaler:

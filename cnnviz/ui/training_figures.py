@@ -78,7 +78,9 @@ def curves_figure(
     if metric == "accuracy":
         fig.update_yaxes(range=[0, 1])
     elif log_loss_axis(snap):
-        fig.update_yaxes(type="log")
+        positive = [v for v in _losses(snap) if math.isfinite(v) and v > 0]
+        wide = bool(positive) and max(positive) > 1e3 * min(positive)  # powers of ten, not "10B" and "100k"
+        fig.update_yaxes(type="log", exponentformat="power" if wide else "none")
     return fig
 
 

@@ -18,6 +18,7 @@ from cnnviz.ui.training import (
     add_loaded_model,
     can_look_inside,
     look_inside,
+    shown_label,
     trained_summary,
 )
 from cnnviz.ui.training_figures import confusion_figure
@@ -34,7 +35,7 @@ def results_section() -> None:
     last = runs[-1] if runs else None
     if last is None or not last.snapshot.epoch_stats or last.confusion is None:
         return
-    st.subheader(t("train.results", label=last.label))
+    st.subheader(t("train.results", label=shown_label(last)))
     if last.trained is not None:
         st.caption(trained_summary(last.trained, last.features))
     names = [class_label(last.dataset, name) for name in last.class_names]

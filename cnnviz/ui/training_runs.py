@@ -16,7 +16,7 @@ import streamlit as st
 from cnnviz.train import BUILT_MODEL, RunStatus, TrainConfig, flatten_config
 from cnnviz.ui.base import t
 from cnnviz.ui.labels import model_label
-from cnnviz.ui.training import RUNS_KEY, RunRecord, run_model_label
+from cnnviz.ui.training import RUNS_KEY, RunRecord, run_model_label, shown_label
 
 __all__ = ["CSV_FIELDS", "STATUSES", "compare_figure", "run_row", "runs_csv", "runs_section", "setting_rows"]
 
@@ -93,7 +93,7 @@ def compare_figure(records: Sequence[RunRecord], *, metric: str) -> go.Figure:
         y = [e.val_loss if metric == "loss" else e.val_accuracy for e in epochs]
         fig.add_trace(go.Scatter(x=[e.epoch for e in epochs], y=y, mode="lines+markers", name=f"#{record.number}",
                                  line={"color": COLOURS[i % len(COLOURS)], "dash": "solid", "width": 2},
-                                 hovertext=record.label))  # fmt: skip
+                                 hovertext=shown_label(record)))  # fmt: skip
     title = t("runs.val_loss") if metric == "loss" else t("runs.val_accuracy")
     fig.update_layout(title=title, height=320, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend_title_text="")
     fig.update_xaxes(title_text=t("runs.epoch"), dtick=1)
@@ -170,7 +170,7 @@ def runs_section() -> None:
     else:  # runs dropped from the session leave the choice
         st.session_state[PICK_KEY] = [n for n in st.session_state.get(PICK_KEY, []) if n in numbers]
     by_number = {r.number: r for r in runs}
-    picked = st.multiselect(t("runs.pick"), numbers, key=PICK_KEY, format_func=lambda n: by_number[n].label)
+    picked = st.multiselect(t("runs.pick"), numbers, key=PICK_KEY, format_func=lambda n: shown_label(by_number[n]))
     chosen = [by_number[n] for n in picked]
     if len(chosen) < 2:
         st.info(t("runs.pick_two"))
