@@ -78,7 +78,7 @@ def test_a_tiny_run_trains_to_the_end_and_its_file_loads_back(apps) -> None:
     torch.testing.assert_close(load_fcn(saved).model(x), run.model(x), rtol=0, atol=0)
     at.file_uploader(key="seg_load").upload("cnnviz-fcn-transposed.pt", saved, "application/octet-stream")
     at.run()
-    assert not at.exception and any("trained for 1 epochs" in s.value for s in at.success)
+    assert not at.exception and any("trained for 1 epoch:" in s.value for s in at.success)
 
 
 def test_a_wrong_file_gets_a_clear_message(apps) -> None:

@@ -261,4 +261,4 @@ def model_files() -> None:
     if st.session_state.get("seg_loaded") != upload.file_id:  # once per upload: a later training run wins
         st.session_state["seg_loaded"] = upload.file_id
         runs[kind] = TrainedFCN(loaded.model, loaded.mean, loaded.std, loaded.epoch, {})
-    st.success(t("segmentation.loaded", kind=t(f"segmentation.upsampling.{kind}"), epoch=loaded.epoch))
+    st.success(t("segmentation.loaded", kind=t(f"segmentation.upsampling.{kind}"), n=loaded.epoch))

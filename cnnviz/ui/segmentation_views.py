@@ -84,7 +84,7 @@ def _iou_chart(ious: list[float | None], run: TrainedFCN) -> None:
     left.metric(t("segmentation.miou_here"), f"{miou:.3f}")
     if "miou" in run.results:
         left.metric(t("segmentation.miou_val"), f"{run.results['miou']:.3f}")
-        left.caption(t("segmentation.trained_for", epoch=run.epoch, seconds=f"{run.seconds:.0f}"))
+        left.caption(t("segmentation.trained_for", n=run.epoch, seconds=f"{run.seconds:.0f}"))
     names = [class_name(c) for c in range(len(ious))]
     colours = [f"rgb{tuple(int(v) for v in MASK_COLOURS[c])}" for c in range(len(ious))]
     fig = go.Figure(
