@@ -122,7 +122,8 @@ def form_config() -> TrainConfig:
     """Convert the widgets' values into a TrainConfig (the one place this happens); ConfigError for bad ones.
 
     With transfer learning the model is the bundled architecture, which has no batch norm: the config
-    says so, whatever the (then disabled) batch-norm checkbox held before.
+    says so, whatever the (then disabled) batch-norm checkbox held before. Settings the form does not show
+    (how often the curves are read back, ``sync_every``) come from the chosen preset.
     """
     values: dict[str, Any] = {name: st.session_state[widget_key(name)] for name in FORM_FIELDS}
     if values["model"] == BUILT_MODEL:  # the rows say what is built
@@ -130,7 +131,8 @@ def form_config() -> TrainConfig:
         values |= {"architecture": rows, "transfer": False, "batch_norm": False, "dropout": 0.0}
     if values["transfer"]:
         values["batch_norm"] = False
-    return config_from_flat(values)
+    preset = st.session_state.get(widget_key("preset"), DEFAULT_PRESET)
+    return config_from_flat(values, base=PRESETS.get(preset, PRESETS[DEFAULT_PRESET]))
 
 
 def config_form() -> tuple[TrainConfig, bool]:
