@@ -16,7 +16,16 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.arch import preset_rows
 from cnnviz.i18n import translate
-from cnnviz.train import PRESETS, JobState, OptimizerName, TrainingJob, flatten_config, load_trained, setting_names
+from cnnviz.train import (
+    PRESETS,
+    JobState,
+    OptimizerName,
+    TrainConfig,
+    TrainingJob,
+    flatten_config,
+    load_trained,
+    setting_names,
+)
 from cnnviz.ui.training_form import FORM_FIELDS
 from tests.test_transfer import photo_zip
 from tests.text_checks import english_sentences
@@ -98,6 +107,18 @@ def test_the_widgets_are_named_after_the_config_fields_and_presets_fill_them(app
         shown = {field: at.session_state[f"train_{field}"] for field in FORM_FIELDS if field != "transfer"}
         assert shown == {field: wanted[field] for field in shown}, name
     assert at.number_input(key="train_learning_rate").value == PRESETS["batch_256"].learning_rate
+
+
+def test_settings_the_form_does_not_show_come_from_the_chosen_preset(apps) -> None:
+    """high_lr reads the loss back after every step (its explosion is drawn step by step): the run gets that too."""
+    at = _page(apps)
+    at.selectbox(key="train_preset").set_value("high_lr").run()
+    _small_run(at, epochs=1).button(key="train_start").click().run()
+    assert not at.exception
+    job = at.session_state["train_job"]
+    assert job.config.sync_every == PRESETS["high_lr"].sync_every != TrainConfig().sync_every
+    job.stop()
+    assert job.join(timeout=60)
 
 
 def test_a_short_run_trains_shows_progress_and_hands_the_model_over(apps) -> None:
