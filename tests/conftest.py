@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ["CNNVIZ_STRICT_I18N"] = "1"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# pytest-xdist runs two workers on the 2-core machine (pytest.ini): one torch thread each, and for the app
+# servers they start, so that the workers do not oversubscribe the cores (2 × 2 threads run 5–20× slower).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
