@@ -17,7 +17,16 @@ from streamlit.testing.v1 import AppTest
 
 from cnnviz.device import allowed_cpus
 from cnnviz.i18n import translate
-from cnnviz.train import DEFAULT_LIMITER, PRESETS, Monitor, Precision, Schedule, flatten_config, threads_per_job
+from cnnviz.train import (
+    DEFAULT_LIMITER,
+    PRESETS,
+    Monitor,
+    Precision,
+    Schedule,
+    flatten_config,
+    story_values,
+    threads_per_job,
+)
 from cnnviz.ui.training_form import FORM_FIELDS, PRESET_FIELDS
 from tests.text_checks import english_sentences
 
@@ -166,3 +175,22 @@ def test_every_control_and_note_reads_in_korean() -> None:
         assert translate(f"train_controls.{key}", "ko", **values) in texts
     assert any("bfloat16" in text for text in texts)
     assert english_sentences(at) == []
+
+
+def test_the_image_size_starts_at_the_presets_and_follows_the_data_set() -> None:
+    at = _page()
+    size = at.selectbox(key="train_image_size")
+    assert size.value == BASELINE.image_size == 32 and not size.disabled
+    story = translate("train.story.baseline", "en", **story_values("baseline"))
+    assert story in _captions(at) and "{" not in story  # its counts filled in, no placeholder left
+    assert "10,000 shapes drawn at 32×32 pixels" in story  # the preset's n_train and side, formatted by the page
+    assert size.format_func(0) == translate("train.image_size_own", "en", size=64) and 64 not in size.options
+    at.selectbox(key="train_dataset").set_value("digits").run()  # another set starts at its own side ...
+    assert at.selectbox(key="train_image_size").value == 0
+    assert at.selectbox(key="train_image_size").format_func(0) == "28×28 (the set's own)"
+    at.selectbox(key="train_image_size").set_value(32).run()
+    assert at.session_state["train_image_size"] == 32 and not at.error  # ... and may be resized
+    at.selectbox(key="train_dataset").set_value("shapes").run()  # the preset's set: the preset's side again
+    assert at.selectbox(key="train_image_size").value == 32
+    at.checkbox(key="train_transfer").check().run()  # the bundled network keeps its own input size
+    assert at.selectbox(key="train_image_size").disabled and not at.exception

@@ -251,7 +251,7 @@ def test_a_zip_of_my_classes_trains(apps) -> None:
     assert at.session_state["train_job"].history.class_names == ("blue", "red")
 
 
-def _outputs(model: torch.nn.Module, size: int = 64) -> torch.Tensor:
+def _outputs(model: torch.nn.Module, size: int) -> torch.Tensor:
     with torch.no_grad():
         return model(torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0)))
 
@@ -277,7 +277,9 @@ def test_fine_tuning_a_bundled_model_on_my_zip_downloads_a_file_that_loads_back(
         loaded = load_trained(download.data)
         assert loaded.config == record.trained.config and loaded.class_names == ("blue", "red")
         if download.weights.value == "last":
-            torch.testing.assert_close(_outputs(loaded.model), _outputs(record.trained.model), rtol=0, atol=0)
+            size = record.trained.image_size
+            torch.testing.assert_close(_outputs(loaded.model, size), _outputs(record.trained.model, size), rtol=0,
+                                       atol=0)  # fmt: skip
 
     # Load the download in a fresh session and look inside it on the Feature-maps page.
     fresh = _page(apps, path=str(ROOT / "app.py"))
@@ -292,7 +294,8 @@ def test_fine_tuning_a_bundled_model_on_my_zip_downloads_a_file_that_loads_back(
     assert fresh.title[0].value == translate("fmaps.title", "en")
     assert fresh.session_state["fmaps_model"] == "session:mine.pt (uploaded)"
     shown_model = fresh.session_state["session_models"]["mine.pt (uploaded)"]["model"]
-    torch.testing.assert_close(_outputs(shown_model), _outputs(record.trained.model), rtol=0, atol=0)
+    size = record.trained.image_size
+    torch.testing.assert_close(_outputs(shown_model, size), _outputs(record.trained.model, size), rtol=0, atol=0)
 
 
 def test_loading_a_bad_pt_file_shows_a_clear_message(apps) -> None:
@@ -320,7 +323,9 @@ def test_look_inside_opens_feature_maps_with_the_model_and_the_download_loads_ba
     assert any("Loaded run.pt (classes: " in s.value and "“run.pt (uploaded)”" in s.value for s in fresh.success)
     assert list(fresh.session_state["session_models"]) == ["run.pt (uploaded)"]
     loaded = fresh.session_state["session_models"]["run.pt (uploaded)"]["model"]
-    torch.testing.assert_close(_outputs(loaded), _outputs(record.trained.model), rtol=0, atol=0)
+    size = record.trained.image_size
+    assert size == 32  # the baseline preset's side, carried by the download
+    torch.testing.assert_close(_outputs(loaded, size), _outputs(record.trained.model, size), rtol=0, atol=0)
 
     at.button(key="train_look_inside").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -193,7 +193,7 @@ def test_transfer_over_cached_features_reuses_the_frozen_layers_and_follows_the_
 
 
 def test_the_snapshots_of_a_ten_epoch_tinyvgg_run_on_shapes_stay_small() -> None:
-    config = dataclasses.replace(PRESETS["baseline"], n_train=32, n_val=16, epochs=10, batch_size=32)
+    config = dataclasses.replace(PRESETS["baseline"], n_train=32, n_val=16, epochs=10, batch_size=32, image_size=64)
     history = Trainer(config).fit()
     assert [s.epoch for s in history.snapshots] == list(range(11))
     size = len(pickle.dumps(history.snapshots))

@@ -435,8 +435,8 @@ def test_every_preset_trains_and_its_download_loads_back(name: str) -> None:
 
 
 def test_a_transfer_learning_download_loads_back_with_the_bundled_architecture() -> None:
-    config = dataclasses.replace(PRESETS["baseline"], batch_norm=False, transfer=True, dropout=0.2, n_train=32,
-                                 n_val=16, epochs=1, batch_size=16)  # fmt: skip
+    config = dataclasses.replace(PRESETS["baseline"], batch_norm=False, transfer=True, image_size=0, dropout=0.2,
+                                 n_train=32, n_val=16, epochs=1, batch_size=16)  # fmt: skip
     trainer = Trainer(config)
     trainer.fit()
     bundled = models.build("tinyvgg", weights="bundled")
@@ -448,8 +448,8 @@ def test_a_transfer_learning_download_loads_back_with_the_bundled_architecture()
 
 def test_a_transfer_checkpoint_that_claims_batch_norm_still_loads() -> None:
     """Files downloaded before the fix said batch_norm=True for a transfer model that never had batch norm."""
-    config = dataclasses.replace(PRESETS["baseline"], batch_norm=False, transfer=True, n_train=32, n_val=16,
-                                 epochs=1, batch_size=16)  # fmt: skip
+    config = dataclasses.replace(PRESETS["baseline"], batch_norm=False, transfer=True, image_size=0, n_train=32,
+                                 n_val=16, epochs=1, batch_size=16)  # fmt: skip
     trainer = Trainer(config)
     trainer.fit()
     payload = torch.load(io.BytesIO(save_trained(trainer.trained())), weights_only=True)

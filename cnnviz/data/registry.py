@@ -15,12 +15,13 @@ from types import MappingProxyType
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from cnnviz.data.digits import DIGITS_CLASSES, make_digits
 from cnnviz.data.downloads import Progress, RemoteSource, _fetch
 from cnnviz.data.formats import read_cifar10, read_idx
 from cnnviz.data.scenes import MAX_SCENES, SCENE_CLASSES, SCENE_SIZE, _scene_arrays
-from cnnviz.data.shapes import SHAPES_CLASSES, make_shapes
+from cnnviz.data.shapes import SHAPES_CLASSES, SHAPES_SIZES, make_shapes
 from cnnviz.data.split import DataSplit, _to_tensor
 from cnnviz.errors import ConfigError, DataError
 
@@ -29,14 +30,19 @@ __all__ = [
     "DATASETS",
     "FASHION_CLASSES",
     "REMOTE_SOURCES",
+    "IMAGE_SIZES",
     "DatasetInfo",
     "available_datasets",
     "dataset_info",
     "dataset_stats",
+    "image_limit",
     "load_dataset",
 ]
 
 Arrays = tuple[np.ndarray, np.ndarray]  # uint8 images (N, H, W, C), int64 labels (N,)
+
+
+IMAGE_SIZES = (16, 256)  # the smallest and largest side a classification set can be loaded at (image_size=)
 
 
 FASHION_CLASSES = (
@@ -58,7 +64,8 @@ class DatasetInfo:
     image_size: int  # H == W of every image
     in_channels: int  # C: 1 grayscale, 3 RGB
     generate: Callable[..., Arrays] | None = None  # procedural: generate(n, seed=...) → images, labels
-    max_images: int | None = None  # procedural: largest n_train + n_val drawn in one call (memory cap)
+    max_images: int | None = None  # procedural: largest n_train + n_val drawn in one call at image_size (memory cap)
+    sizes: tuple[int, int] | None = None  # procedural: the sides generate(n, seed=, size=) draws at; others are resized
     source: RemoteSource | None = None  # downloaded: where the files live, with their md5
     read: Callable[[dict[str, Path]], tuple[Arrays, Arrays]] | None = None  # downloaded: files → (train, test)
     digit_style: bool = False  # photos are prepared like MNIST digits: white ink on black, fitted, centred by mass
@@ -98,7 +105,7 @@ def _idx_source(mirrors: tuple[str, ...], md5s: tuple[str, ...], sizes: tuple[in
 DATASETS: dict[str, DatasetInfo] = {
     "shapes": DatasetInfo(
         "shapes", SHAPES_CLASSES, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), image_size=64, in_channels=3,
-        generate=make_shapes, max_images=30_000,
+        generate=make_shapes, max_images=30_000, sizes=SHAPES_SIZES,
     ),
     "digits": DatasetInfo(  # MNIST's statistics, as the digits imitate MNIST
         "digits", DIGITS_CLASSES, mean=(0.1307,), std=(0.3081,), image_size=28, in_channels=1,
@@ -172,6 +179,7 @@ def load_dataset(
     n_train: int,
     n_val: int,
     seed: int = 0,
+    image_size: int | None = None,
     root: str | Path | None = None,
     progress: Progress | None = None,
 ) -> DataSplit:
@@ -179,45 +187,71 @@ def load_dataset(
 
     Procedural sets draw train and validation images from independent seeded streams, so the
     validation images do not depend on n_train. Downloaded sets draw n_train images from the
-    official training set and n_val from the official test set. Raises ConfigError for bad
-    counts and DataError for an unknown name or when the data cannot be had (offline, corrupt file, ...).
+    official training set and n_val from the official test set. ``image_size`` (a side within
+    IMAGE_SIZES; None: the set's own) draws the images at that side where the generator can
+    (shapes), and resizes them otherwise (bilinear, antialiased). Raises ConfigError for bad
+    counts or sizes and DataError for an unknown name or when the data cannot be had (offline, corrupt file, ...).
     """
     info = dataset_info(name)
-    _check_counts(info, n_train, n_val)
+    size = info.image_size if image_size is None else int(image_size)
+    _check_counts(info, n_train, n_val, size)
     train_seq, val_seq = np.random.SeedSequence(seed).spawn(2)
+    native = {} if size == info.image_size or info.sizes is None else {"size": size}
     if info.generate is not None:
-        train_x, train_y = info.generate(n_train, seed=train_seq)
-        val_x, val_y = info.generate(n_val, seed=val_seq)
+        train_x, train_y = info.generate(n_train, seed=train_seq, **native)
+        val_x, val_y = info.generate(n_val, seed=val_seq, **native)
     else:
         train, test = info.read(_fetch(info.name, info.source, root, progress))
         train_x, train_y = _subset(*train, n_train, np.random.default_rng(train_seq), info.name, "training")
         val_x, val_y = _subset(*test, n_val, np.random.default_rng(val_seq), info.name, "test")
-    expected = (info.image_size, info.image_size, info.in_channels)
+    drawn = info.image_size if not native else size
+    expected = (drawn, drawn, info.in_channels)
     if train_x.shape[1:] != expected or val_x.shape[1:] != expected:
-        size = "×".join(map(str, train_x.shape[1:]))
-        raise DataError.from_key("errors.dataset_wrong_size", name=info.name, size=size,
+        got = "×".join(map(str, train_x.shape[1:]))
+        raise DataError.from_key("errors.dataset_wrong_size", name=info.name, size=got,
                                  expected="×".join(map(str, expected)))  # fmt: skip
     return DataSplit(
-        train_x=_to_tensor(train_x),  # (N, C, H, W) in [0, 1]
+        train_x=_resized(_to_tensor(train_x), size),  # (N, C, size, size) in [0, 1]
         train_y=torch.from_numpy(train_y.astype(np.int64)),
-        val_x=_to_tensor(val_x),
+        val_x=_resized(_to_tensor(val_x), size),
         val_y=torch.from_numpy(val_y.astype(np.int64)),
         class_names=info.class_names,
         in_channels=info.in_channels,
-        image_size=info.image_size,
+        image_size=size,
         name=info.name,
         mean=info.mean,
         std=info.std,
     )
 
 
-def _check_counts(info: DatasetInfo, n_train: int, n_val: int) -> None:
-    """Raise ConfigError unless 1 ≤ n_train and 0 ≤ n_val, within the memory cap."""
+def _check_counts(info: DatasetInfo, n_train: int, n_val: int, size: int) -> None:
+    """Raise ConfigError unless 1 ≤ n_train, 0 ≤ n_val and the side is allowed, within the memory cap.
+
+    The cap is in pixels: ``max_images`` at the set's own side, more images at a smaller side, fewer at a larger.
+    """
     if n_train < 1 or n_val < 0:
         raise ConfigError.from_key("errors.dataset_counts", n_train=n_train, n_val=n_val)
-    if info.max_images is not None and n_train + n_val > info.max_images:
+    if size != info.image_size and (info.task != "classification" or not IMAGE_SIZES[0] <= size <= IMAGE_SIZES[1]):
+        raise ConfigError.from_key("errors.dataset_image_size", size=size, name=info.name, own=info.image_size,
+                                   low=IMAGE_SIZES[0], high=IMAGE_SIZES[1])  # fmt: skip
+    limit = image_limit(info, size)
+    if limit is not None and n_train + n_val > limit:
         raise ConfigError.from_key("errors.dataset_too_many", total=n_train + n_val, name=info.name,
-                                   limit=info.max_images)  # fmt: skip
+                                   limit=limit)  # fmt: skip
+
+
+def image_limit(info: DatasetInfo, size: int) -> int | None:
+    """Return the most images of ``info`` loaded at side ``size`` in one call (None: no cap), the same pixels in all."""
+    if info.max_images is None:
+        return None
+    return info.max_images * info.image_size**2 // size**2
+
+
+def _resized(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Return images (N, C, H, W) at side ``size``: unchanged when they have it, else bilinear with antialiasing."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False).clamp_(0.0, 1.0)
 
 
 def _subset(

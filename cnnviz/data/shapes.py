@@ -1,6 +1,8 @@
-"""The procedural "shapes" data set: 64×64 RGB shapes drawn with signed distance functions, seeded.
+"""The procedural "shapes" data set: RGB shapes drawn with signed distance functions, seeded.
 
-Vectorised over chunks of images, so ten thousand images take about a second. Works offline."""
+64×64 by default; any side from 16 to 256 draws the same scenes at that resolution (every length
+scales with the side, the anti-aliasing stays one pixel wide). Vectorised over chunks of images, so
+ten thousand 64×64 images take about a second. Works offline."""
 
 from __future__ import annotations
 
@@ -9,41 +11,53 @@ import numpy as np
 from cnnviz.data.split import _balanced_labels
 from cnnviz.errors import DataError
 
-__all__ = ["SHAPES_CLASSES", "make_shapes"]
+__all__ = ["SHAPES_CLASSES", "SHAPES_SIZES", "make_shapes"]
 
 
 SHAPES_CLASSES = ("circle", "square", "triangle", "star", "cross", "ring", "stripes", "checker")
 
 
-_SHAPES_SIZE = 64
+_SHAPES_SIZE = 64  # the side the lengths below are given for
+
+
+SHAPES_SIZES = (16, 256)  # the smallest and largest side make_shapes draws
 
 
 _CHUNK = 512
 
 
-# Pixels a shape's centre may move from the image centre (TinyVGG's linear head is not shift-invariant).
+# Pixels (at 64×64) a shape's centre may move from the image centre (TinyVGG's linear head is not shift-invariant).
 _MAX_OFFSET = 10.0
 
 
-def make_shapes(n: int, *, seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` shape images: uint8 (n, 64, 64, 3) and int64 labels (n,) indexing SHAPES_CLASSES.
+def make_shapes(
+    n: int, *, seed: int | np.random.SeedSequence = 0, size: int = _SHAPES_SIZE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` shape images: uint8 (n, size, size, 3) and int64 labels (n,) indexing SHAPES_CLASSES.
 
     Each image has a random class (balanced), position, size, rotation, foreground and background
-    colour, background gradient and noise. The same seed gives the same images.
+    colour, background gradient and noise. The same seed gives the same labels and settings at every
+    ``size`` (the pixel noise is drawn per pixel, so it differs). Raises DataError for a side outside
+    SHAPES_SIZES.
     """
+    if not SHAPES_SIZES[0] <= size <= SHAPES_SIZES[1]:
+        raise DataError.from_key("errors.shapes_size", size=size, low=SHAPES_SIZES[0], high=SHAPES_SIZES[1])
     rng = np.random.default_rng(seed)
     labels = _balanced_labels(n, len(SHAPES_CLASSES), rng)
-    params = _shape_params(n, rng)
-    images = np.empty((n, _SHAPES_SIZE, _SHAPES_SIZE, 3), dtype=np.uint8)
+    params = _shape_params(n, rng, size / _SHAPES_SIZE)
+    images = np.empty((n, size, size, 3), dtype=np.uint8)
     for start in range(0, n, _CHUNK):
         part = slice(start, min(start + _CHUNK, n))
         chunk = {k: v[part] for k, v in params.items()}
-        images[part] = _render_shapes(labels[part], chunk, rng)
+        images[part] = _render_shapes(labels[part], chunk, rng, size)
     return images, labels
 
 
-def _shape_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Draw every per-image random setting at once (keeps the stream independent of chunking)."""
+def _shape_params(n: int, rng: np.random.Generator, scale: float) -> dict[str, np.ndarray]:
+    """Draw every per-image random setting at once (keeps the stream independent of chunking).
+
+    Lengths are drawn for a 64×64 image and multiplied by ``scale`` (side / 64).
+    """
     size = _SHAPES_SIZE
     radius = rng.uniform(12.0, 24.0, n)
     reach = np.minimum(_MAX_OFFSET, size / 2 - radius - 1.0)  # how far the centre may move from the middle
@@ -57,7 +71,7 @@ def _shape_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "cx": size / 2 + reach * rng.uniform(-1.0, 1.0, n),
         "cy": size / 2 + reach * rng.uniform(-1.0, 1.0, n),
         "angle": rng.uniform(0.0, 2 * np.pi, n),
-        "period": rng.uniform(7.0, 16.0, n),  # texture period in pixels
+        "period": rng.uniform(7.0, 16.0, n),  # texture period in pixels (at 64×64)
         "phase": rng.uniform(0.0, 1.0, (n, 2)),
         "fg": fg,
         "bg": bg,
@@ -66,12 +80,14 @@ def _shape_params(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         "noise": rng.uniform(0.0, 0.06, n),
         "form": rng.uniform(0.0, 1.0, n),  # per-class shape variation: arm width, ring thickness, star depth
     }
+    for length in ("radius", "cx", "cy", "period"):
+        params[length] = params[length] * scale
     return {k: v.astype(np.float32) for k, v in params.items()}
 
 
-def _render_shapes(labels: np.ndarray, p: dict[str, np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Render one chunk: uint8 (n, 64, 64, 3)."""
-    n, size = len(labels), _SHAPES_SIZE
+def _render_shapes(labels: np.ndarray, p: dict[str, np.ndarray], rng: np.random.Generator, size: int) -> np.ndarray:
+    """Render one chunk: uint8 (n, size, size, 3)."""
+    n = len(labels)
     grid = np.arange(size, dtype=np.float32) + 0.5
     gx, gy = grid[None, None, :], grid[None, :, None]  # (1, 1, W), (1, H, 1)
     cos = np.cos(p["angle"]).astype(np.float32)[:, None, None]

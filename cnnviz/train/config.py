@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from cnnviz.data.registry import IMAGE_SIZES
 from cnnviz.device import select_device
 from cnnviz.errors import ConfigError, Phrase
 from cnnviz.train.callbacks import Monitor
@@ -91,6 +92,7 @@ class TrainConfig:
     dataset: str = "shapes"  # cnnviz.data name; ignored when the Trainer is given data=
     n_train: int = 2000  # training images drawn from the data set
     n_val: int = 500  # validation images
+    image_size: int = 0  # side images load at (shapes drawn at it, others resized); 0: the set's own; not with data=
     batch_size: int = 64  # images per optimizer step
     epochs: int = 6  # passes over the training images
     learning_rate: float = 1e-3  # step size of the optimizer (the peak for one-cycle)
@@ -157,6 +159,8 @@ def _validate(c: TrainConfig) -> None:
                             ("epochs", 1, 1000), ("patience", 0, 1000), ("sync_every", 1, 100_000),
                             ("step_every", 1, 1000), ("folds", 0, 20)):  # fmt: skip
         _check_int(name, getattr(c, name), low, high)
+    if c.image_size != 0:
+        _check_int("image_size", c.image_size, IMAGE_SIZES[0], IMAGE_SIZES[1])
     if not (isinstance(c.learning_rate, int | float) and math.isfinite(c.learning_rate) and c.learning_rate > 0):
         raise ConfigError.from_key("errors.train_learning_rate", value=c.learning_rate)
     if not 0 < c.warmup < 1:

@@ -380,7 +380,8 @@ class TrainingJob:
 
 def _load(config: TrainConfig) -> Any:
     """The registry data set of a k-fold run: its n_train + n_val images, loaded once for every fold."""
-    return load_dataset(config.dataset, n_train=config.n_train, n_val=config.n_val, seed=config.seed)
+    return load_dataset(config.dataset, n_train=config.n_train, n_val=config.n_val, seed=config.seed,
+                        image_size=config.image_size or None)  # fmt: skip
 
 
 class _JobCallback(Callback):

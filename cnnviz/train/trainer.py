@@ -143,7 +143,8 @@ class Trainer:
             if c.val_fraction > 0:  # the same images in all, a share of them validates
                 n_val = max(1, round((n_train + n_val) * c.val_fraction))
                 n_train = c.n_train + c.n_val - n_val
-            self.data = load_dataset(c.dataset, n_train=n_train, n_val=n_val, seed=c.seed)
+            self.data = load_dataset(c.dataset, n_train=n_train, n_val=n_val, seed=c.seed,
+                                     image_size=c.image_size or None)  # fmt: skip
         elif c.val_fraction > 0:
             self.data = split_by_fraction(self.data, c.val_fraction, seed=c.seed)
         d = self.data

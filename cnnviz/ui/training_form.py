@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from cnnviz.arch import build_network
-from cnnviz.data import DATASETS, ArchiveData, available_datasets
+from cnnviz.data import DATASETS, ArchiveData, available_datasets, dataset_info
 from cnnviz.device import available_devices
 from cnnviz.errors import CnnvizError, ConfigError
 from cnnviz.nets import available_models, get_spec
@@ -29,6 +29,7 @@ from cnnviz.train import (
     flatten_config,
     get_preset,
     load_archive_for,
+    story_values,
 )
 from cnnviz.ui import training_controls as controls
 from cnnviz.ui.base import error_text, t
@@ -52,15 +53,16 @@ __all__ = [
 
 # The TrainConfig fields the form edits (flat names, see cnnviz.train.flatten_config); the rest keep their defaults.
 FORM_FIELDS = (
-    "model", "dataset", "n_train", "n_val", "epochs", "batch_size", "optimizer", "learning_rate", "momentum",
-    "weight_decay", "init", "batch_norm", "dropout", "augmentation_flip", "augmentation_crop", "augmentation_rotation",
-    "augmentation_color_jitter", "seed", "transfer", *controls.CONTROL_FIELDS,
+    "model", "dataset", "n_train", "n_val", "image_size", "epochs", "batch_size", "optimizer", "learning_rate",
+    "momentum", "weight_decay", "init", "batch_norm", "dropout", "augmentation_flip", "augmentation_crop",
+    "augmentation_rotation", "augmentation_color_jitter", "seed", "transfer", *controls.CONTROL_FIELDS,
 )  # fmt: skip
 # A preset leaves transfer and the device as they are (the learner's own choices, not part of a story).
 PRESET_FIELDS = tuple(name for name in FORM_FIELDS if name not in ("transfer", "device"))
 DEFAULT_PRESET = "baseline"
 SAVED_KEY = "train_form"  # a plain copy of the form: Streamlit drops widget state when the user visits another page
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]
+IMAGE_SIDES = (16, 24, 32, 48, 64, 96, 128)  # the image sizes offered besides a set's own (0 in the config)
 BUILDER_ROWS_KEY = "builder_rows"  # written by the Network builder's "Send to Live training": a list of row dicts
 BUILDER_PAGE = "pages/network_builder.py"
 # What "my own images" starts from when EfficientNet-Lite0 is there: its frozen ImageNet features and a new head,
@@ -131,6 +133,8 @@ def form_config() -> TrainConfig:
         values |= {"architecture": rows, "transfer": False, "batch_norm": False, "dropout": 0.0}
     if values["transfer"]:
         values["batch_norm"] = False
+    if values["transfer"] or st.session_state.get(widget_key("own")):  # the bundled net's, or the zip's own size
+        values["image_size"] = 0
     preset = st.session_state.get(widget_key("preset"), DEFAULT_PRESET)
     return config_from_flat(values, base=PRESETS.get(preset, PRESETS[DEFAULT_PRESET]))
 
@@ -143,7 +147,8 @@ def config_form() -> tuple[TrainConfig, bool]:
     _init_widgets()
     st.selectbox(t("train.preset"), list(PRESETS), format_func=lambda p: t(f"train.preset.{p}"),
                  key="train_preset", on_change=apply_preset, help=t("train.preset_help"))  # fmt: skip
-    st.caption(t(f"train.story.{st.session_state['train_preset']}"))  # each preset's story, by name
+    preset = st.session_state["train_preset"]
+    st.caption(t(f"train.story.{preset}", **story_values(preset)))  # each preset's story, its counts computed
     data_col, opt_col, reg_col = st.columns(3)
     with data_col:
         own, transfer = _data_settings()
@@ -172,15 +177,36 @@ def _data_settings() -> tuple[bool, bool]:
                  help=t("train.model_help"))  # fmt: skip
     if not own:
         st.selectbox(t("train.dataset"), available_datasets(), format_func=dataset_label, key="train_dataset",
-                     help=t("train.dataset_help"))  # fmt: skip
+                     help=t("train.dataset_help"), on_change=_dataset_changed)  # fmt: skip
         st.number_input(t("train.n_train"), 16, 30_000, step=100, key="train_n_train")
         st.number_input(t("train.n_val"), 16, 5000, step=100, key="train_n_val")
     built = st.session_state[widget_key("model")] == BUILT_MODEL  # random weights: nothing to transfer
     transfer = st.checkbox(t("train.transfer"), key="train_transfer", help=t("train.transfer_help"), disabled=built)
     transfer = transfer and not built
+    if not own:
+        _image_size(transfer)
     st.number_input(t("train.epochs"), 1, 200, key="train_epochs")
     st.select_slider(t("train.batch_size"), BATCH_SIZES, key="train_batch_size")
     return own, transfer
+
+
+def _dataset_changed() -> None:
+    """Select-box callback: another data set starts at the chosen preset's image size for it, else at its own."""
+    preset = get_preset(st.session_state.get(widget_key("preset"), DEFAULT_PRESET))
+    same = preset.dataset == st.session_state[widget_key("dataset")]
+    st.session_state[widget_key("image_size")] = preset.image_size if same else 0
+
+
+def _image_size(transfer: bool) -> None:
+    """The side the data set's images are loaded at: its own (0), or one of IMAGE_SIDES (drawn or resized)."""
+    own_side = dataset_info(st.session_state[widget_key("dataset")]).image_size
+    options = [0, *(side for side in IMAGE_SIDES if side != own_side)]
+    key = widget_key("image_size")
+    if st.session_state.get(key) not in options:  # the set's own side chosen by number, or another set's choice
+        st.session_state[key] = 0
+    st.selectbox(t("train.image_size"), options, key=key, disabled=transfer,
+                 format_func=lambda side: t("train.image_size_own", size=own_side) if side == 0 else f"{side}×{side}",
+                 help=t("train.image_size_transfer_help" if transfer else "train.image_size_help"))  # fmt: skip
 
 
 def _optimizer_settings(transfer: bool) -> None:
