@@ -4,6 +4,7 @@ Usage:
     python bench/train_throughput.py                       # CPU (or the GPU when one is present)
     python bench/train_throughput.py --threads 1 --repeats 3
     python bench/train_throughput.py --skip-accuracy       # throughput only
+    python bench/train_throughput.py --skip-accuracy --image-size 32   # at the baseline preset's side
 
 Both loops train the same model (same seed), on the same data already on the device, in the same
 memory layout (channels_last, as the Trainer; ``--no-channels-last`` for the plain one), with the same
@@ -140,6 +141,7 @@ def main() -> None:
     parser.add_argument("--acc-n-train", type=int, default=10000)
     parser.add_argument("--acc-epochs", type=int, default=8)
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--image-size", type=int, default=64, help="side of the shapes images of the throughput runs")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--no-channels-last", action="store_true", help="both loops in the plain (N, C, H, W) layout")
     args = parser.parse_args()
@@ -158,7 +160,7 @@ def main() -> None:
 
 
 def throughput(args: argparse.Namespace, device: torch.device) -> None:
-    data = load_dataset("shapes", n_train=args.n_train, n_val=32, seed=0)  # tiny validation: compare training
+    data = load_dataset("shapes", n_train=args.n_train, n_val=32, seed=0, image_size=args.image_size)  # tiny validation
     config = TrainConfig(model=args.model, batch_size=args.batch_size, epochs=args.epochs, learning_rate=1e-3,
                          device=args.device)  # fmt: skip
     bare_loop(data, TrainConfig(epochs=1, n_train=256, batch_size=args.batch_size), device)  # warm-up (imports)
@@ -171,7 +173,8 @@ def throughput(args: argparse.Namespace, device: torch.device) -> None:
             values.append(value)
     med = {name: statistics.median(v) for name, v in
            {"bare": bare, "bare_cpu": bare_cpu, "phase": phase, "total": total, "cpu": cpu}.items()}  # fmt: skip
-    print(f"{args.model}, {args.n_train} shapes images, batch {args.batch_size}, {args.epochs} epochs × "
+    side = f"{args.image_size}×{args.image_size}"
+    print(f"{args.model}, {args.n_train} shapes images at {side}, batch {args.batch_size}, {args.epochs} epochs × "
           f"{args.repeats} repeats (median; runs interleaved)")  # fmt: skip
     print(f"  bare loop        wall: {med['bare']:6.0f} images/s  runs {[round(v) for v in bare]}")
     print(f"  Trainer + UI     wall: {med['phase']:6.0f} images/s (train phase)  runs {[round(v) for v in phase]}; "
