@@ -24,7 +24,6 @@ from cnnviz.train import (
     Trainer,
     TrainingJob,
     fold_data,
-    job_queue,
     jobs,
     return_freed_memory,
 )
@@ -120,24 +119,6 @@ def test_a_job_sets_its_own_threads_without_changing_the_pages(started) -> None:
     assert job.snapshot().device.values == {"n": 2} and torch.get_num_threads() == page_threads
 
 
-def test_a_run_alone_takes_every_core_and_shares_them_while_another_runs(started, monkeypatch) -> None:
-    monkeypatch.setattr(job_queue, "allowed_cpus", lambda: 4)  # a 4-core server, two runs at once
-    limiter = JobLimiter(2)
-    first = TrainingJob(_config(epochs=1000), data=_split(n=480), limiter=limiter)
-    started.append(first.start())
-    _wait_for(lambda: first.snapshot().device.values == {"n": 4})  # alone: all four cores
-    second = TrainingJob(_config(epochs=1000), data=_split(n=480), limiter=limiter)
-    started.append(second.start())
-    _wait_for(lambda: second.snapshot().device.values == {"n": 2})
-    _wait_for(lambda: first.snapshot().device.values == {"n": 2})  # at its next curve point: half of them
-    second.stop()
-    assert second.join(timeout=60)
-    _wait_for(lambda: first.snapshot().device.values == {"n": 4})  # alone again: every core again
-    fixed = TrainingJob(_config(), data=_split(), limiter=JobLimiter(1), threads=1)  # a given count stays
-    started.append(fixed.start())
-    assert fixed.join(timeout=60) and fixed.snapshot().device.values == {"n": 1}
-
-
 def test_a_closed_session_stops_its_run_within_seconds_and_a_blip_does_not(started, monkeypatch) -> None:
     monkeypatch.setattr(jobs, "ALIVE_CHECK_SECONDS", 0.05)
     monkeypatch.setattr(jobs, "GONE_SECONDS", 0.5)
@@ -176,9 +157,7 @@ def test_two_sessions_at_once_train_as_each_alone(started) -> None:
     configs = [_config(seed=3, epochs=3), _config(seed=4, epochs=3, learning_rate=3e-3)]
     alone = [_history(Trainer(c, data=_split()).fit().epochs) for c in configs]
     limiter = JobLimiter(2)
-    # one thread each, as the reference runs (by default a job takes its share of the cores, which changes the
-    # order of float sums: the same seed repeats its history bit for bit at the same thread count)
-    both = [TrainingJob(c, data=_split(), is_alive=lambda: True, limiter=limiter, threads=1) for c in configs]
+    both = [TrainingJob(c, data=_split(), is_alive=lambda: True, limiter=limiter) for c in configs]
     for job in both:
         started.append(job.start())
     for job in both:

@@ -69,8 +69,7 @@ def test_only_present_devices_are_offered_with_the_threads_and_the_precision_the
     at = _page()
     assert at.selectbox(key="train_device").options == ["Automatic: CPU", "CPU"]
     runs = DEFAULT_LIMITER.capacity  # the threads a job of this server really sets (cnnviz.train.jobs)
-    said = translate("train_controls.threads", "en", n=threads_per_job(runs), alone=allowed_cpus(), allowed=allowed_cpus(),
-                     runs=runs)  # fmt: skip
+    said = translate("train_controls.threads", "en", n=threads_per_job(runs), allowed=allowed_cpus(), runs=runs)
     assert said in _captions(at)
     assert translate("train_controls.uses_fp32", "en") in _captions(at)
     at.selectbox(key="train_precision").set_value(Precision.MIXED).run()

@@ -7,10 +7,8 @@ slots go to the waiting jobs first come, first served, as soon as a running job 
 Measured with ``bench/bench_classroom.py`` on a shared 2-core machine (other work running, so the figures are
 pessimistic): ``torch.set_num_threads`` in a job's thread changes that thread and the default of threads started
 after it, not the threads already running (the page's); one job with 2 threads trained 176 images/s, two jobs
-with 1 thread each 104 + 104 = 208 images/s in all (load 2–3). So the cores are shared, not oversubscribed:
-a job alone takes every core, and each job takes its share again whenever another starts or ends
-(``fair_threads``, applied by the job at every curve point); ``threads_per_job`` is the share when every slot
-is taken.
+with 1 thread each 104 + 104 = 208 images/s in all (load 2–3). So the default is two jobs of one thread each
+on two cores (``threads_per_job``): the cores are shared, not oversubscribed.
 """
 
 from __future__ import annotations
@@ -22,16 +20,7 @@ import os
 import threading
 from collections import deque
 
-from cnnviz.device import allowed_cpus
-
-__all__ = [
-    "DEFAULT_LIMITER",
-    "JobLimiter",
-    "default_capacity",
-    "fair_threads",
-    "return_freed_memory",
-    "threads_per_job",
-]
+__all__ = ["DEFAULT_LIMITER", "JobLimiter", "default_capacity", "return_freed_memory", "threads_per_job"]
 
 DEFAULT_JOBS = 2  # trainings at once when CNNVIZ_MAX_JOBS is not set (a small server has few cores)
 
@@ -103,14 +92,10 @@ def default_capacity() -> int:
 
 
 def threads_per_job(capacity: int, cores: int | None = None) -> int:
-    """Torch threads for one job on the CPU when ``capacity`` jobs run at once: their share of the cores (≥ 1)."""
-    return fair_threads(capacity, cores)
-
-
-def fair_threads(running: int, cores: int | None = None) -> int:
-    """Torch threads for each of ``running`` jobs on the CPU: the cores shared out evenly (at least 1 each)."""
-    cores = allowed_cpus() if cores is None else cores
-    return max(1, cores // max(1, running))
+    """Torch threads for one job on the CPU: the cores shared by the jobs that may run at once (at least 1)."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, capacity))
 
 
 def return_freed_memory() -> bool:

@@ -28,7 +28,7 @@ from cnnviz.train.callbacks import Callback, ModelCheckpoint
 from cnnviz.train.config import TrainConfig
 from cnnviz.train.fold_results import FoldResult
 from cnnviz.train.history import EpochSnapshot, EpochStats, History, RunStatus, StepStats
-from cnnviz.train.job_queue import DEFAULT_LIMITER, JobLimiter, fair_threads, return_freed_memory
+from cnnviz.train.job_queue import DEFAULT_LIMITER, JobLimiter, return_freed_memory, threads_per_job
 from cnnviz.train.kfold import fold_data
 from cnnviz.train.tasks import Task
 from cnnviz.train.trainer import TrainedModel, Trainer
@@ -95,10 +95,8 @@ class TrainingJob:
 
     ``is_alive`` (optional) is asked twice a second from the thread: True counts as a heartbeat, so training
     goes on while the user visits other pages of a still-open session; False for ``GONE_SECONDS`` stops it.
-    ``threads``: torch threads of the job's own thread on the CPU. The default shares the cores among the
-    jobs running: all of them while the job runs alone, its share while others run (``fair_threads``),
-    checked again at every curve point. The thread count changes the order of float sums, so a seed repeats
-    its history bit for bit at the same thread count (a fixed ``threads``, or the same company on the server).
+    ``threads``: torch threads of the job's own thread on the CPU (default: the cores shared by the
+    limiter's slots).
     """
 
     def __init__(
@@ -117,8 +115,7 @@ class TrainingJob:
         self.trainer = Trainer(config, data=data, model=model, task=task)
         self.checkpoint = ModelCheckpoint(monitor=config.monitor)  # the best epoch's weights, in memory
         self.heartbeat_timeout = heartbeat_timeout
-        self._fixed_threads = None if threads is None else max(1, threads)
-        self.threads = self._fixed_threads or fair_threads(limiter.capacity)  # set again when the job gets its slot
+        self.threads = threads_per_job(limiter.capacity) if threads is None else max(1, threads)
         self._is_alive = is_alive
         self._limiter = limiter
         self._lock = threading.Lock()
@@ -252,7 +249,9 @@ class TrainingJob:
         try:
             if not self._wait_for_slot():
                 return
-            self._share_cores()
+            if self.trainer.device.type == "cpu":
+                torch.set_num_threads(self.threads)  # this thread's own pool (and the default of later threads)
+            self._device = self.trainer.device_phrase
             if self.config.folds >= 2:
                 self._run_folds()
             else:
@@ -270,16 +269,6 @@ class TrainingJob:
                 self._ended = time.perf_counter()
             self._limiter.release(id(self))
             torch.set_num_threads(self._threads_before)  # later threads start with the page's count again
-
-    def _share_cores(self) -> None:
-        """(In the job's thread.) Set its torch threads to its share of the cores now; say so in the device line."""
-        if self.trainer.device.type == "cpu":
-            threads = self._fixed_threads or fair_threads(self._limiter.running)
-            if threads != torch.get_num_threads():
-                torch.set_num_threads(threads)  # this thread's own pool (and the default of later threads)
-            self.threads = threads
-        with self._lock:
-            self._device = self.trainer.device_phrase
 
     def _wait_for_slot(self) -> bool:
         """Wait in the queue; False (and state STOPPED) when stopped or the session ended before a slot was free."""
@@ -413,8 +402,6 @@ class _JobCallback(Callback):
             if stats is not None:
                 job._steps.append(stats)
                 job._speed = stats.samples_per_s
-        if stats is not None and job._fixed_threads is None:
-            job._share_cores()  # another run started or ended: take the new share of the cores
         job._check_control(trainer)
 
     def on_epoch_end(self, trainer: Trainer, stats: EpochStats) -> None:

@@ -22,7 +22,6 @@ from cnnviz.train import (
     Precision,
     Schedule,
     TrainConfig,
-    fair_threads,
     lr_curve,
     precision_plan,
     run_steps,
@@ -80,8 +79,7 @@ def device_row() -> None:
     )  # fmt: skip
     device = select_device(name)
     runs = DEFAULT_LIMITER.capacity  # trainings at once on this server; a run's thread count is what the job sets
-    info.caption(t("train_controls.threads", n=threads_per_job(runs), alone=fair_threads(1), allowed=allowed_cpus(),
-                   runs=runs))  # fmt: skip
+    info.caption(t("train_controls.threads", n=threads_per_job(runs), allowed=allowed_cpus(), runs=runs))
     info.caption(_precision_text(Precision(precision), device))
 
 
