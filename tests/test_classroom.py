@@ -25,6 +25,7 @@ from cnnviz.train import (
     TrainingJob,
     fold_data,
     jobs,
+    load_config_data,
     return_freed_memory,
 )
 from cnnviz.ui.training import make_record
@@ -191,10 +192,13 @@ def test_k_fold_trains_every_fold_and_reports_their_mean_and_spread(started) -> 
 
 def test_k_fold_on_a_registry_data_set_loads_its_images_once(started, monkeypatch) -> None:
     loads: list[tuple[int, int]] = []
-    real = jobs.load_dataset
-    monkeypatch.setattr(jobs, "load_dataset", lambda *a, **k: loads.append((k["n_train"], k["n_val"])) or real(*a, **k))
+
+    def loader(config: TrainConfig) -> DataSplit:  # the job's loader, counted
+        loads.append((config.n_train, config.n_val))
+        return load_config_data(config)
+
     config = TrainConfig(dataset="shapes", model="tinyvgg", n_train=24, n_val=6, epochs=1, batch_size=8, folds=2)
-    job = TrainingJob(config, limiter=JobLimiter(1), threads=1)
+    job = TrainingJob(config, limiter=JobLimiter(1), threads=1, loader=loader)
     started.append(job.start())
     assert job.join(timeout=60) and job.snapshot().state is JobState.FINISHED, job.snapshot().message
     assert loads == [(24, 6)] and [len(f.epochs) for f in job.snapshot().fold_results] == [1, 1]
@@ -229,6 +233,9 @@ def _rss_mb() -> float:
 def test_memory_returns_after_ten_real_runs() -> None:
     config = TrainConfig(dataset="shapes", model="tinyvgg", batch_norm=True, n_train=128, n_val=32, epochs=1)
     records = []
+    for thread in threading.enumerate():  # a page test in this process may have started the servers' warm-ups
+        if thread.name.startswith("cnnviz-") and thread.name.endswith("warmup"):
+            thread.join(timeout=120)
 
     def one_run(seed: int) -> None:
         job = TrainingJob(dataclasses.replace(config, seed=seed), limiter=JobLimiter(1), threads=1).start()

@@ -26,6 +26,7 @@ from cnnviz.train import (
     load_trained,
     setting_names,
 )
+from cnnviz.ui.training_data import config_data
 from cnnviz.ui.training_form import FORM_FIELDS
 from tests.test_transfer import photo_zip
 from tests.text_checks import english_sentences
@@ -128,6 +129,10 @@ def test_a_short_run_trains_shows_progress_and_hands_the_model_over(apps) -> Non
     job = at.session_state["train_job"]
     assert isinstance(job, TrainingJob)
     assert job.config == replace(PRESETS["baseline"], n_train=64, n_val=16, epochs=2, batch_size=16)
+    assert job.trainer.loader is config_data  # the page's loader: the last procedural split is kept for the next run
+    if not job.snapshot().step_stats:  # until the first curve point the panel ticks four times a second
+        assert at.session_state["train_fast_tick"]
+    _run_until(at, lambda at: job.snapshot().step_stats and at.session_state["train_fast_tick"] is False)
     _run_until(at, _finished)
     snap = job.snapshot()
     assert snap.state is JobState.FINISHED and snap.epoch == 2

@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from cnnviz.data.registry import IMAGE_SIZES
+from cnnviz.data.registry import IMAGE_SIZES, load_dataset
+from cnnviz.data.split import DataSplit
 from cnnviz.device import select_device
 from cnnviz.errors import ConfigError, Phrase
 from cnnviz.train.callbacks import Monitor
@@ -36,6 +37,7 @@ __all__ = [
     "flatten_config",
     "fold_sizes",
     "fraction_split",
+    "load_config_data",
     "precision_plan",
     "setting_names",
     "split_sizes",
@@ -316,3 +318,16 @@ def split_sizes(config: TrainConfig, given: tuple[int, int] | None = None) -> tu
     if config.val_fraction > 0:
         return fraction_split(total, config.val_fraction)
     return n_train, n_val
+
+
+def load_config_data(config: TrainConfig) -> DataSplit:
+    """Load the registry data set ``config`` trains on: its images, split, side and seed (what the Trainer loads).
+
+    With ``val_fraction`` the n_train + n_val images are drawn as one pool's shares (``fraction_split``).
+    Raises ConfigError / DataError as ``cnnviz.data.load_dataset`` does.
+    """
+    n_train, n_val = config.n_train, config.n_val
+    if config.val_fraction > 0:  # the same images in all, a share of them validates
+        n_train, n_val = fraction_split(n_train + n_val, config.val_fraction)
+    return load_dataset(config.dataset, n_train=n_train, n_val=n_val, seed=config.seed,
+                        image_size=config.image_size or None)  # fmt: skip

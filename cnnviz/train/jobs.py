@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.data.registry import load_dataset
 from cnnviz.errors import CnnvizError, Phrase, TrainingError
 from cnnviz.train.callbacks import Callback, ModelCheckpoint
 from cnnviz.train.config import TrainConfig
@@ -96,7 +95,7 @@ class TrainingJob:
     ``is_alive`` (optional) is asked twice a second from the thread: True counts as a heartbeat, so training
     goes on while the user visits other pages of a still-open session; False for ``GONE_SECONDS`` stops it.
     ``threads``: torch threads of the job's own thread on the CPU (default: the cores shared by the
-    limiter's slots).
+    limiter's slots). ``loader``: how the config's data set is loaded, in the job's thread (see ``Trainer``).
     """
 
     def __init__(
@@ -110,9 +109,10 @@ class TrainingJob:
         is_alive: Callable[[], bool] | None = None,
         limiter: JobLimiter = DEFAULT_LIMITER,
         threads: int | None = None,
+        loader: Callable[[TrainConfig], Any] | None = None,
     ) -> None:
         self.config = config
-        self.trainer = Trainer(config, data=data, model=model, task=task)
+        self.trainer = Trainer(config, data=data, model=model, task=task, loader=loader)
         self.checkpoint = ModelCheckpoint(monitor=config.monitor)  # the best epoch's weights, in memory
         self.heartbeat_timeout = heartbeat_timeout
         self.threads = threads_per_job(limiter.capacity) if threads is None else max(1, threads)
@@ -303,7 +303,7 @@ class TrainingJob:
     def _run_folds(self) -> None:
         """k-fold cross-validation: train one model per fold of the same images, each validated on its fold."""
         c, first = self.config, self.trainer
-        data = first.data if first.data is not None else _load(c)
+        data = first.data if first.data is not None else first.loader(c)  # loaded once for every fold
         fold_config = replace(c, folds=0, val_fraction=0.0)  # the folds are the split
         initial = None if first.model is None else copy.deepcopy(first.model)
         for i in range(c.folds):
@@ -376,12 +376,6 @@ class TrainingJob:
         trainer.request_stop(RunStatus.STOPPED, message)
         with self._lock:
             self._message = message
-
-
-def _load(config: TrainConfig) -> Any:
-    """The registry data set of a k-fold run: its n_train + n_val images, loaded once for every fold."""
-    return load_dataset(config.dataset, n_train=config.n_train, n_val=config.n_val, seed=config.seed,
-                        image_size=config.image_size or None)  # fmt: skip
 
 
 class _JobCallback(Callback):

@@ -15,7 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnviz.data.registry import load_dataset
 from cnnviz.device import device_label, device_phrase, select_device
 from cnnviz.errors import ConfigError, Phrase
 from cnnviz.train.augment import augment_batch, fixed_noise
@@ -33,7 +32,7 @@ from cnnviz.train.components import (
     _normalisation,
     _precision,
 )
-from cnnviz.train.config import TrainConfig
+from cnnviz.train.config import TrainConfig, load_config_data
 from cnnviz.train.history import EpochStats, History, RunStatus
 from cnnviz.train.kfold import split_by_fraction
 from cnnviz.train.snapshots import gradient_summary, take_snapshot
@@ -55,14 +54,23 @@ class Trainer:
 
     ``data`` (a ``cnnviz.data.DataSplit`` or anything with its fields) replaces loading
     ``config.dataset``; ``model`` replaces building ``config.model`` from the registry; ``task`` says what
-    is learnt (default: one class per image, ``cnnviz.train.tasks``). Construction validates only;
-    ``prepare()`` (called by ``fit``) loads data, builds the model and raises ConfigError / DataError.
+    is learnt (default: one class per image, ``cnnviz.train.tasks``); ``loader`` loads the config's data set
+    when no ``data`` is given (default ``load_config_data``; the page passes one that keeps the last set drawn).
+    Construction validates only; ``prepare()`` (called by ``fit``) loads data, builds the model and raises
+    ConfigError / DataError.
     """
 
     def __init__(
-        self, config: TrainConfig, *, data: Any = None, model: nn.Module | None = None, task: Task | None = None
+        self,
+        config: TrainConfig,
+        *,
+        data: Any = None,
+        model: nn.Module | None = None,
+        task: Task | None = None,
+        loader: Callable[[TrainConfig], Any] | None = None,
     ) -> None:
         self.config = config
+        self.loader = load_config_data if loader is None else loader
         self.task = ClassificationTask() if task is None else task
         if config.augmentation.enabled and not self.task.augmentable:
             raise ConfigError.from_key("errors.train_task_no_augmentation")
@@ -139,12 +147,7 @@ class Trainer:
             return
         c = self.config
         if self.data is None:
-            n_train, n_val = c.n_train, c.n_val
-            if c.val_fraction > 0:  # the same images in all, a share of them validates
-                n_val = max(1, round((n_train + n_val) * c.val_fraction))
-                n_train = c.n_train + c.n_val - n_val
-            self.data = load_dataset(c.dataset, n_train=n_train, n_val=n_val, seed=c.seed,
-                                     image_size=c.image_size or None)  # fmt: skip
+            self.data = self.loader(c)
         elif c.val_fraction > 0:
             self.data = split_by_fraction(self.data, c.val_fraction, seed=c.seed)
         d = self.data
@@ -177,17 +180,20 @@ class Trainer:
             t = t.pin_memory() if pin else t
             return t.to(self.device, non_blocking=pin)
 
-        train_x = d.train_x if self._norm_each_batch else (d.train_x - mean) / std
+        layout = CHANNELS_LAST and d.train_x.dim() == 4 and any(isinstance(m, nn.Conv2d) for m in self.model.modules())
+        form = torch.channels_last if layout else torch.contiguous_format
+
+        def normalised(x: torch.Tensor) -> torch.Tensor:  # one copy in the training layout, normalised in place
+            x = x.clone(memory_format=form) if x is d.train_x or x is d.val_x else x.contiguous(memory_format=form)
+            return x.sub_(mean).div_(std)
+
+        train_x = d.train_x.contiguous(memory_format=form) if self._norm_each_batch else normalised(d.train_x)
         self._train_x, self._train_y = move(train_x), move(d.train_y)  # (N, C, H, W), (N,)
-        self._val_x, self._val_y = (
-            move((fixed_noise(d.val_x, self.config.val_noise, self.config.seed + VAL_NOISE_SEED_OFFSET) - mean) / std),
-            move(d.val_y),
-        )
+        noisy = fixed_noise(d.val_x, self.config.val_noise, self.config.seed + VAL_NOISE_SEED_OFFSET)
+        self._val_x, self._val_y = move(normalised(noisy)), move(d.val_y)
         self._mean_dev, self._std_dev = mean.to(self.device), std.to(self.device)
-        if CHANNELS_LAST and self._train_x.dim() == 4 and any(isinstance(m, nn.Conv2d) for m in self.model.modules()):
+        if layout:
             self.model.to(memory_format=torch.channels_last)
-            self._train_x, self._val_x = (t.contiguous(memory_format=torch.channels_last)
-                                          for t in (self._train_x, self._val_x))  # fmt: skip
         probe = self.history.probe_index
         self._probe_x = self._val_x[probe : probe + 1]  # (1, C, H, W): the image whose first-layer maps are kept
         self._net, self._views = self.model, None  # what a step runs; the cached features of a frozen backbone

@@ -12,6 +12,7 @@ from cnnviz.device import device_label, select_device
 from cnnviz.errors import CnnvizError
 from cnnviz.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from cnnviz.train.warmup import start_warmup
+from cnnviz.ui.training_data import start_data_warmup
 
 __all__ = ["PAGES", "PageInfo", "bootstrap", "current_language", "error_text", "page_link", "show_error", "t"]
 
@@ -75,6 +76,7 @@ def bootstrap() -> str:
     """
     _leave_legacy_pages_mode()
     start_warmup()  # a first training run then finds torch's one-time work done (once per server process)
+    start_data_warmup()  # ... and the default preset's images drawn
     st.set_page_config(page_title="cnnviz", page_icon="🧠", layout="wide")
     if LANG_KEY not in st.session_state:
         st.session_state[LANG_KEY] = DEFAULT_LANGUAGE

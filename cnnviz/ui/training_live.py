@@ -18,6 +18,7 @@ from cnnviz.errors import CnnvizError
 from cnnviz.train import JobSnapshot, TrainConfig, TrainingJob
 from cnnviz.ui.base import error_text, t
 from cnnviz.ui.training import JOB_KEY, alive_probe, record_run
+from cnnviz.ui.training_data import config_data
 from cnnviz.ui.training_figures import curves_figure, features_figure, loss_marks, loss_text, step_position
 from cnnviz.ui.training_layers import inside_network
 from cnnviz.ui.training_status import progress_section
@@ -32,12 +33,15 @@ REPLAY_KEY = "train_replay"
 ETA_KEY = "train_eta"  # (job id, shown estimate, time.monotonic() when shown): the time left counts down smoothly
 ETA_WEIGHT = 0.3  # share of a new raw estimate in the one shown (the rest: the last one shown, counted down)
 TICK_SECONDS = 1.0
+FIRST_TICK_SECONDS = 0.25  # until the first curve point: it shows within a quarter second of being computed
+FAST_KEY = "train_fast_tick"  # the fragment ticks at FIRST_TICK_SECONDS (a full rerun slows it once a point is there)
 
 
 def start_job(config: TrainConfig, archive: ArchiveData | None) -> None:
     """Button callback: start a job for this session (its errors are shown by the panel)."""
     try:
-        job = TrainingJob(config, data=archive.split if archive else None, is_alive=alive_probe()).start()
+        job = TrainingJob(config, data=archive.split if archive else None, is_alive=alive_probe(),
+                          loader=config_data).start()  # fmt: skip
     except CnnvizError as err:
         st.session_state[ERROR_KEY] = error_text(err)
         return
@@ -49,8 +53,11 @@ def start_job(config: TrainConfig, archive: ArchiveData | None) -> None:
 def live_panel(config: TrainConfig | None, archive: ArchiveData | None, *, ready: bool) -> None:
     """Draw the controls, progress, live curves and every layer's filters, maps and histograms; ticks while training."""
     job: TrainingJob | None = st.session_state.get(JOB_KEY)
-    active = job is not None and not job.snapshot().done
-    st.fragment(_panel, run_every=TICK_SECONDS if active else None)(config, archive, ready)
+    snap = job.snapshot() if job is not None else None
+    active = snap is not None and not snap.done
+    fast = st.session_state[FAST_KEY] = active and not snap.step_stats
+    tick = (FIRST_TICK_SECONDS if fast else TICK_SECONDS) if active else None
+    st.fragment(_panel, run_every=tick)(config, archive, ready)
 
 
 def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool) -> None:
@@ -62,6 +69,8 @@ def _panel(config: TrainConfig | None, archive: ArchiveData | None, ready: bool)
         record_run(job)
         st.session_state[RECORDED_KEY] = id(job)
         st.rerun()  # a full run: results below, and this fragment stops ticking
+    if snap is not None and snap.step_stats and st.session_state.get(FAST_KEY):
+        st.rerun()  # the first point is drawn by a full run, which sets the usual tick
     status = _controls(job, snap, config, archive, ready)
     if ERROR_KEY in st.session_state:
         st.error(st.session_state[ERROR_KEY], icon="⚠️")
