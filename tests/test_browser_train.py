@@ -95,11 +95,11 @@ def test_a_run_in_english_and_its_download_loads_back(server: str, context, tmp_
 
 def test_a_run_in_korean_shows_korean_while_it_trains_and_after(server: str, context) -> None:
     page, console = _open_live_training(context, server, korean=True)
-    set_number(page, "학습 이미지 수", 1024)
+    set_number(page, "학습 이미지 수", 2048)
     set_number(page, "검증 이미지 수", 64)
-    set_number(page, "에폭", 4)
+    set_number(page, "에폭", 12)  # at 32×32 an epoch of 2,048 images takes about a second: the run lasts a while
     page.get_by_role("button", name="학습 시작").click()
-    page.wait_for_selector("text=에폭 1 후 첫 층 필터", timeout=120_000)  # a little into the run
+    page.wait_for_selector("text=/에폭 [1-9][0-9]* 후 첫 층 필터/", timeout=120_000)  # a little into the run
     click_until_gone(page, "일시 정지")
     page.wait_for_selector("text=일시 정지됨")
     full_screenshot(page, SHOTS / "live_training-running-ko.png")
@@ -166,6 +166,8 @@ def test_my_photos_on_efficientnet_features_in_korean(server: str, context, tmp_
 def test_a_network_sent_from_the_builder_trains(server: str, context, lang: str) -> None:
     page, console = _open_live_training(context, server, korean=lang == "ko")
     _go(page, translate("network_builder.title", lang))
+    page.wait_for_selector(f"h1:has-text('{translate('network_builder.title', lang)}')")
+    wait_settled(page)  # a click while the page still runs can be lost to its rerun
     page.get_by_role("button", name=translate("network_builder.send", lang)).click()
     wait_settled(page)
     _go(page, translate("train.title", lang))

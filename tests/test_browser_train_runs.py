@@ -79,7 +79,7 @@ def test_a_queued_learner_starts_when_a_tab_closes_and_compares_two_runs(one_slo
 
     second.wait_for_selector("text=혼동 행렬", timeout=120_000)
     wait_settled(second)
-    set_number(second, "학습률", 0.01)
+    set_number(second, "학습률", 0.02)  # the baseline's is 0.01
     second.get_by_role("button", name="학습 시작").click()
     second.wait_for_selector(f"text={translate('runs.val_loss', 'ko')}", timeout=120_000)
     wait_settled(second)
@@ -92,7 +92,7 @@ def test_a_queued_learner_starts_when_a_tab_closes_and_compares_two_runs(one_slo
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
-    assert [float(r["learning_rate"]) for r in rows][-1] == 0.01 and len(rows) == 2
+    assert [float(r["learning_rate"]) for r in rows][-1] == 0.02 and len(rows) == 2
     assert all(r["status"] == "finished" and 0 <= float(r["best_val_accuracy"]) <= 1 for r in rows)
 
     second.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
