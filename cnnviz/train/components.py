@@ -15,7 +15,7 @@ from cnnviz.arch.builder_modules import build_network
 from cnnviz.errors import ConfigError, Phrase
 from cnnviz.nets.registry import available_models, build, get_spec
 from cnnviz.train.callbacks import Callback, LambdaCallback
-from cnnviz.train.config import BUILT_MODEL, InitName, OptimizerName, Precision, Schedule, TrainConfig
+from cnnviz.train.config import BUILT_MODEL, InitName, OptimizerName, Precision, Schedule, TrainConfig, precision_plan
 
 __all__: list[str] = []
 
@@ -172,13 +172,12 @@ def _make_scheduler(c: TrainConfig, opt: torch.optim.Optimizer, total_steps: int
 
 
 def _precision(precision: Precision, device: torch.device) -> tuple[Callable[[], Any], Any]:
-    """Return (autocast context factory, GradScaler or None) for the precision and device."""
-    if precision is Precision.FP32:
+    """Return (autocast context factory, GradScaler or None) as ``config.precision_plan`` says for the device."""
+    plan = precision_plan(precision, device)
+    if plan.autocast_dtype is None:
         return contextlib.nullcontext, None
-    if device.type == "cuda":
-        scaler = torch.amp.GradScaler("cuda")
-        return (lambda: torch.autocast("cuda", dtype=torch.float16)), scaler
-    return (lambda: torch.autocast(device.type, dtype=torch.bfloat16)), None
+    scaler = torch.amp.GradScaler(device.type) if plan.grad_scaler else None
+    return (lambda: torch.autocast(device.type, dtype=plan.autocast_dtype)), scaler
 
 
 def _grad_norm(opt: torch.optim.Optimizer) -> float:
