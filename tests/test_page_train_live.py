@@ -192,3 +192,4 @@ def test_the_time_left_counts_down_smoothly_instead_of_jumping() -> None:
     for _ in range(30):  # a true change is followed: a slower run's estimate reaches the new level
         steady = blend_eta(steady, 1.0, 200.0)
     assert steady == pytest.approx(200.0 - 1.0 * (1 - 0.3) / 0.3, abs=2.0)
+

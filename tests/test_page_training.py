@@ -147,6 +147,23 @@ def test_a_short_run_trains_shows_progress_and_hands_the_model_over(apps) -> Non
     at.slider(key="train_replay").set_value(0).run()
     assert not at.exception
     assert any("epoch 0" in c for c in _image_captions(at))
+    # the filters and maps the ticking panel draws carry their bytes (data URLs): no media file to go missing
+    pictures = _images(at)
+    assert len(pictures) >= 2 and all(url.startswith("data:image/png;base64,") for url in pictures[:2]), pictures[:2]
+
+
+def _images(at: AppTest) -> list[str]:
+    """The URLs of the pictures on the page, in order."""
+    urls: list[str] = []
+
+    def walk(node) -> None:
+        for child in getattr(node, "children", {}).values():
+            if child.type == "image":
+                urls.extend(img.url[:40] for img in child.proto.imgs)
+            walk(child)
+
+    walk(at._tree)
+    return urls
 
 
 def _image_captions(at: AppTest) -> list[str]:

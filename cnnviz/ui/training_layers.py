@@ -13,6 +13,7 @@ from PIL import Image
 from cnnviz.render import montage, tile_images
 from cnnviz.train import EpochSnapshot, Histogram, LayerSnapshot
 from cnnviz.ui.base import t
+from cnnviz.ui.widgets import png_data_url
 
 __all__ = [
     "OUTSIDE_KINDS",
@@ -188,7 +189,7 @@ def _filters_view(shot: EpochSnapshot, labels: dict[str, str], *, frozen: bool) 
     first, label = layer.name == names[0], labels[layer.name]
     cols = st.columns([2, 3])
     filters = t("train.filters" if first else "train_live.filters_deep", layer=label, epoch=shot.epoch)
-    cols[0].image(layer_filters_image(layer, first=first), caption=filters)
+    cols[0].image(png_data_url(layer_filters_image(layer, first=first)), caption=filters)  # no media file
     rows, inputs = layer.filters.shape[:2]
     if rows < layer.out_channels or inputs < layer.in_channels // layer.groups:
         cols[0].caption(t("train_live.filters_kept", rows=rows, total=layer.out_channels, cols=inputs,
@@ -196,7 +197,7 @@ def _filters_view(shot: EpochSnapshot, labels: dict[str, str], *, frozen: bool) 
     if layer.maps is None:
         return
     maps = t("train.probe_maps" if first else "train_live.maps", layer=label, epoch=shot.epoch)
-    cols[1].image(layer_maps_image(layer), caption=maps)
+    cols[1].image(png_data_url(layer_maps_image(layer)), caption=maps)
     kept, (h, w) = layer.maps.levels.shape[0], layer.maps.levels.shape[1:]
     if kept < layer.out_channels or (h, w) != layer.map_size:
         cols[1].caption(t("train_live.maps_kept", n=kept, total=layer.out_channels, h=layer.map_size[0],

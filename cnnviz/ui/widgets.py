@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 from typing import Any
 
@@ -11,7 +13,7 @@ from PIL import Image
 from cnnviz.render import upscale_nearest
 from cnnviz.ui.base import t
 
-__all__ = ["bounded_slider", "enlarged_for_display", "show_picture"]
+__all__ = ["bounded_slider", "enlarged_for_display", "png_data_url", "show_picture"]
 
 
 def bounded_slider(
@@ -65,3 +67,15 @@ def show_picture(where: Any, image: Image.Image, caption: str, *, width: int | N
         return
     where.image(image, width=width, **kwargs)
     where.caption(caption)
+
+
+def png_data_url(image: Image.Image) -> str:
+    """Return the picture as a ``data:image/png;base64,...`` URL, for ``st.image`` in a ticking fragment.
+
+    ``st.image`` stores a PIL picture as a media file and drops the previous one when the fragment draws a
+    new one; the browser may still ask for the dropped file ("Image source error"). A data URL is sent with
+    the element itself, so nothing can go missing. Meant for small pictures (a few kB): they travel on every tick.
+    """
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
