@@ -42,7 +42,7 @@ __all__ = [
 Arrays = tuple[np.ndarray, np.ndarray]  # uint8 images (N, H, W, C), int64 labels (N,)
 
 
-IMAGE_SIZES = (16, 256)  # the smallest and largest side a classification set can be loaded at (image_size=)
+IMAGE_SIZES = SHAPES_SIZES  # the smallest and largest side a classification set can be loaded at (image_size=)
 
 
 FASHION_CLASSES = (
@@ -65,7 +65,7 @@ class DatasetInfo:
     in_channels: int  # C: 1 grayscale, 3 RGB
     generate: Callable[..., Arrays] | None = None  # procedural: generate(n, seed=...) → images, labels
     max_images: int | None = None  # procedural: largest n_train + n_val drawn in one call at image_size (memory cap)
-    sizes: tuple[int, int] | None = None  # procedural: the sides generate(n, seed=, size=) draws at; others are resized
+    any_size: bool = False  # procedural: generate(n, seed=, size=) draws at any side of IMAGE_SIZES; others are resized
     source: RemoteSource | None = None  # downloaded: where the files live, with their md5
     read: Callable[[dict[str, Path]], tuple[Arrays, Arrays]] | None = None  # downloaded: files → (train, test)
     digit_style: bool = False  # photos are prepared like MNIST digits: white ink on black, fitted, centred by mass
@@ -105,7 +105,7 @@ def _idx_source(mirrors: tuple[str, ...], md5s: tuple[str, ...], sizes: tuple[in
 DATASETS: dict[str, DatasetInfo] = {
     "shapes": DatasetInfo(
         "shapes", SHAPES_CLASSES, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), image_size=64, in_channels=3,
-        generate=make_shapes, max_images=30_000, sizes=SHAPES_SIZES,
+        generate=make_shapes, max_images=30_000, any_size=True,
     ),
     "digits": DatasetInfo(  # MNIST's statistics, as the digits imitate MNIST
         "digits", DIGITS_CLASSES, mean=(0.1307,), std=(0.3081,), image_size=28, in_channels=1,
@@ -196,7 +196,7 @@ def load_dataset(
     size = info.image_size if image_size is None else int(image_size)
     _check_counts(info, n_train, n_val, size)
     train_seq, val_seq = np.random.SeedSequence(seed).spawn(2)
-    native = {} if size == info.image_size or info.sizes is None else {"size": size}
+    native = {"size": size} if info.any_size and size != info.image_size else {}
     if info.generate is not None:
         train_x, train_y = info.generate(n_train, seed=train_seq, **native)
         val_x, val_y = info.generate(n_val, seed=val_seq, **native)

@@ -94,6 +94,6 @@ def story_values(name: str) -> dict[str, str]:
     return {
         "n_train": f"{n_train:,}", "n_val": f"{n_val:,}", "total": f"{config.n_train + config.n_val:,}",
         "size": str(size), "own_size": str(info.image_size), "folds": str(config.folds),
-        "percent": f"{config.val_fraction:.0%}".removesuffix("%"), "params": params(config.model, config.batch_norm),
+        "percent": f"{100 * config.val_fraction:.0f}", "params": params(config.model, config.batch_norm),
         "tinyvgg_params": params("tinyvgg", False), "lenet5_params": params("lenet5", False),
     }  # fmt: skip

@@ -183,9 +183,8 @@ class Trainer:
         layout = CHANNELS_LAST and d.train_x.dim() == 4 and any(isinstance(m, nn.Conv2d) for m in self.model.modules())
         form = torch.channels_last if layout else torch.contiguous_format
 
-        def normalised(x: torch.Tensor) -> torch.Tensor:  # one copy in the training layout, normalised in place
-            x = x.clone(memory_format=form) if x is d.train_x or x is d.val_x else x.contiguous(memory_format=form)
-            return x.sub_(mean).div_(std)
+        def normalised(x: torch.Tensor) -> torch.Tensor:  # a copy in the training layout, normalised in place
+            return x.clone(memory_format=form).sub_(mean).div_(std)
 
         train_x = d.train_x.contiguous(memory_format=form) if self._norm_each_batch else normalised(d.train_x)
         self._train_x, self._train_y = move(train_x), move(d.train_y)  # (N, C, H, W), (N,)
